@@ -1,0 +1,1 @@
+"""OpenTelemetry auto-instrumentation for LLM SDKs that records exact token usage."""

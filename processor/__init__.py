@@ -1,0 +1,1 @@
+"""The genai-cost processor: an OTLP receiver that prices LLM spans."""

@@ -1,0 +1,1 @@
+"""Pure domain logic: records, pricing, attribution, budgets. No I/O imports here."""

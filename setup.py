@@ -1,0 +1,34 @@
+"""Maps the user-chosen top-level folders onto the ``genai_cost`` namespace.
+
+``instrumentation/`` -> ``genai_cost.instrumentation``, ``processor/`` -> ``genai_cost.processor``,
+``tests/fakes/`` -> ``genai_cost.fakes`` (the fake LLM server, used by tests and the demo).
+Everything else lives in ``pyproject.toml``.
+"""
+
+from pathlib import Path
+
+from setuptools import setup
+
+ROOTS = {
+    "genai_cost.instrumentation": "instrumentation",
+    "genai_cost.processor": "processor",
+    "genai_cost.fakes": "tests/fakes",
+}
+
+
+def _packages() -> tuple[list[str], dict[str, str]]:
+    here = Path(__file__).parent
+    packages: list[str] = []
+    package_dir: dict[str, str] = {}
+    for name, folder in ROOTS.items():
+        package_dir[name] = folder
+        for init in sorted((here / folder).rglob("__init__.py")):
+            rel = init.parent.relative_to(here / folder)
+            if "__pycache__" in rel.parts:
+                continue
+            packages.append(".".join([name, *rel.parts]) if rel.parts else name)
+    return packages, package_dir
+
+
+PACKAGES, PACKAGE_DIR = _packages()
+setup(packages=PACKAGES, package_dir=PACKAGE_DIR)

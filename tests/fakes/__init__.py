@@ -1,0 +1,1 @@
+"""Local fakes that speak real wire formats (no network, no API key)."""
