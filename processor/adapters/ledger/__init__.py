@@ -1,0 +1,1 @@
+"""The durable ledger: one row per priced LLM call (SQLite by default)."""

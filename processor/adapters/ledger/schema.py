@@ -1,0 +1,69 @@
+"""Ledger schema, version by version. Money is stored as integer pico-USD (10^-12 USD).
+
+Every price in the bundled data and in overrides is given per million tokens with at most six
+decimals, so a call's cost per token type is a whole number of pico-USD; the write path checks
+this and rounds half-even (and counts it) only if an override is finer than that.
+Totals are summed as Python ints (arbitrary precision), so no SQL integer overflow can occur.
+"""
+
+from __future__ import annotations
+
+PICO_PER_USD = 10**12
+
+# Applied in order; MIGRATIONS[i] upgrades a database from version i to version i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE calls (
+        id                INTEGER PRIMARY KEY,
+        trace_id          TEXT    NOT NULL,   -- 32 hex
+        span_id           TEXT    NOT NULL,   -- 16 hex
+        parent_span_id    TEXT,
+        response_id       TEXT,
+        start_time_ns     INTEGER NOT NULL,
+        end_time_ns       INTEGER NOT NULL,
+        agent             TEXT    NOT NULL,
+        service           TEXT    NOT NULL,
+        session           TEXT,
+        user_id           TEXT,
+        tags              TEXT    NOT NULL DEFAULT '{}',  -- JSON object of configured tag dimensions
+        provider          TEXT    NOT NULL,
+        model             TEXT    NOT NULL,  -- billed model: response model, else request model
+        request_model     TEXT,
+        response_model    TEXT,
+        operation         TEXT    NOT NULL,
+        outcome           TEXT    NOT NULL,  -- ok | error
+        error_type        TEXT,
+        dialect           TEXT    NOT NULL,
+        usage_reported    INTEGER NOT NULL,  -- 0 when the span carried no token counts
+        input_tokens      INTEGER NOT NULL,  -- uncached input
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        output_tokens     INTEGER NOT NULL,  -- excludes reasoning
+        reasoning_tokens  INTEGER NOT NULL,
+        price_source      TEXT    NOT NULL,  -- genai-prices | override | provider | unpriced
+        cost_input_pusd       INTEGER NOT NULL,
+        cost_cache_read_pusd  INTEGER NOT NULL,
+        cost_cache_write_pusd INTEGER NOT NULL,
+        cost_output_pusd      INTEGER NOT NULL,
+        cost_reasoning_pusd   INTEGER NOT NULL,
+        cost_total_pusd       INTEGER NOT NULL,  -- sum of the above, or the provider-reported total
+        ingested_at_ns    INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX calls_span ON calls (trace_id, span_id);
+    CREATE UNIQUE INDEX calls_response ON calls (provider, response_id) WHERE response_id IS NOT NULL;
+    CREATE INDEX calls_end_time ON calls (end_time_ns);
+    CREATE INDEX calls_agent_time ON calls (agent, end_time_ns);
+    CREATE INDEX calls_unpriced ON calls (provider, model) WHERE price_source = 'unpriced';
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "trace_id", "span_id", "parent_span_id", "response_id", "start_time_ns", "end_time_ns",
+    "agent", "service", "session", "user_id", "tags", "provider", "model", "request_model",
+    "response_model", "operation", "outcome", "error_type", "dialect", "usage_reported",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+    "price_source", "cost_input_pusd", "cost_cache_read_pusd", "cost_cache_write_pusd",
+    "cost_output_pusd", "cost_reasoning_pusd", "cost_total_pusd", "ingested_at_ns",
+)  # fmt: skip
