@@ -1,0 +1,1 @@
+"""Shared machinery of the SDK instrumentors: guard, attribution, span helpers, stream proxy."""

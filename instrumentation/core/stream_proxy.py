@@ -1,0 +1,136 @@
+"""A transparent proxy over an SDK stream that ends the call's span exactly once.
+
+Subclasses implement three hooks, all run through the guard:
+``_process_chunk(chunk) -> bool`` (return False to hide a chunk from the caller: used to drop the
+usage-only chunk we asked for), ``_on_stream_end()`` and ``_on_stream_error(exc)``.
+The span is finalised on exhaustion, error, ``close()``/``aclose()``, leaving a ``with`` block,
+or garbage collection of an abandoned stream, whichever comes first, and only once.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import wrapt
+
+from genai_cost.instrumentation.core.guard import run_guarded
+
+
+class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Base class: iterate (sync or async) the wrapped stream, feeding chunks to hooks."""
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__(wrapped)
+        self._self_finalized = False
+
+    # -- hooks for subclasses -------------------------------------------------------------
+    def _process_chunk(self, chunk: Any) -> bool:
+        return True
+
+    def _on_stream_end(self) -> None:
+        pass
+
+    def _on_stream_error(self, exc: BaseException) -> None:
+        pass
+
+    # -- finalisation -----------------------------------------------------------------------
+    def _finalize(self, exc: BaseException | None = None) -> None:
+        if self._self_finalized:
+            return
+        self._self_finalized = True
+        if exc is None:
+            run_guarded(self._on_stream_end)
+        else:
+            run_guarded(self._on_stream_error, exc)
+
+    def _keep(self, chunk: Any) -> bool:
+        keep = run_guarded(self._process_chunk, chunk, default=True)
+        return keep is not False
+
+    # -- sync iteration -------------------------------------------------------------------
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            try:
+                chunk = self.__wrapped__.__next__()
+            except StopIteration:
+                self._finalize()
+                raise
+            except BaseException as exc:
+                self._finalize(exc)
+                raise
+            if self._keep(chunk):
+                return chunk
+
+    def __enter__(self) -> StreamProxy:
+        enter = getattr(self.__wrapped__, "__enter__", None)
+        if enter is not None:
+            enter()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        try:
+            exit_ = getattr(self.__wrapped__, "__exit__", None)
+            return exit_(exc_type, exc, tb) if exit_ is not None else None
+        finally:
+            self._finalize(exc)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.__wrapped__, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finalize()
+
+    # -- async iteration ------------------------------------------------------------------
+    def __aiter__(self) -> StreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            try:
+                chunk = await self.__wrapped__.__anext__()
+            except StopAsyncIteration:
+                self._finalize()
+                raise
+            except BaseException as exc:
+                self._finalize(exc)
+                raise
+            if self._keep(chunk):
+                return chunk
+
+    async def __aenter__(self) -> StreamProxy:
+        aenter = getattr(self.__wrapped__, "__aenter__", None)
+        if aenter is not None:
+            await aenter()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Any:
+        try:
+            aexit = getattr(self.__wrapped__, "__aexit__", None)
+            return (await aexit(exc_type, exc, tb)) if aexit is not None else None
+        finally:
+            self._finalize(exc)
+
+    async def aclose(self) -> None:
+        try:
+            aclose = getattr(self.__wrapped__, "aclose", None) or getattr(self.__wrapped__, "close", None)
+            if aclose is not None:
+                result = aclose()
+                if hasattr(result, "__await__"):
+                    await result
+        finally:
+            self._finalize()
+
+    def __del__(self) -> None:
+        # An abandoned stream (caller broke out and dropped it) still ends its span once.
+        if not getattr(self, "_self_finalized", True):
+            self._finalize()
