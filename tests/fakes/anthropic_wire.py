@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from genai_cost.fakes.openai_wire import BadRequest
 from genai_cost.fakes.replies import (
     MALFORMED_JSON,
+    BadRequest,
     JsonReply,
     Reply,
     SseReply,

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from genai_cost.fakes.replies import (
     MALFORMED_JSON,
+    BadRequest,
     JsonReply,
     Reply,
     SseReply,
@@ -51,15 +52,6 @@ _ERRORS: Final[dict[int, tuple[str, str | None, str]]] = {
     500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
 }
-
-
-class BadRequest(Exception):
-    """The request body is invalid; becomes a 400 in the provider's error shape."""
-
-    def __init__(self, message: str, param: str | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
 
 
 def headers(status: int = 200) -> dict[str, str]:

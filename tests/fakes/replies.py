@@ -17,6 +17,15 @@ MALFORMED_JSON: Final = b'{"id": "broken", "choices": [ {"index": 0,'
 """A body that is not valid JSON (truncated mid-object), sent by ``Script(malformed=True)``."""
 
 
+class BadRequest(Exception):
+    """The request body is invalid; becomes a 400 in the provider's error shape."""
+
+    def __init__(self, message: str, param: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
 @dataclass(frozen=True)
 class JsonReply:
     """A complete response: status, headers and a body sent with Content-Length."""

@@ -1,0 +1,49 @@
+"""Money at the processor's edges: exact integer pico-USD (10^-12 USD) inside, floats only for Prometheus."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Final
+
+from genai_cost.processor.domain.records import Cost
+
+PICO_PER_USD: Final = 10**12
+"""Sub-units per USD; equals ``adapters.ledger.schema.PICO_PER_USD`` (the ledger stores these)."""
+
+_PICO_EXPONENT: Final = 12
+_ZERO: Final = Decimal(0)
+
+
+def to_pusd(amount: Decimal) -> tuple[int, bool]:
+    """Return ``amount`` USD as whole pico-USD and whether it had to be rounded (half-even)."""
+    if not amount:
+        return 0, False
+    scaled = amount.scaleb(_PICO_EXPONENT)
+    whole = scaled.to_integral_value(rounding=ROUND_HALF_EVEN)
+    return int(whole), whole != scaled
+
+
+def from_pusd(pusd: int) -> Decimal:
+    """The exact Decimal USD value of a pico-USD amount."""
+    return Decimal(pusd).scaleb(-_PICO_EXPONENT) if pusd else _ZERO
+
+
+def pusd_to_float(pusd: int) -> float:
+    """USD as a float: for the Prometheus boundary only."""
+    return pusd / PICO_PER_USD
+
+
+def cost_pusd(cost: Cost) -> tuple[tuple[int, int, int, int, int], int, int]:
+    """A cost as pico-USD: (split by token type, total, number of values rounded)."""
+    rounded = 0
+    split: list[int] = []
+    for amount in (cost.input, cost.cache_read, cost.cache_write, cost.output, cost.reasoning):
+        value, was_rounded = to_pusd(amount)
+        split.append(value)
+        rounded += was_rounded
+    if cost.total_override is not None:
+        total, was_rounded = to_pusd(cost.total_override)
+        rounded += was_rounded
+    else:
+        total = sum(split)
+    return (split[0], split[1], split[2], split[3], split[4]), total, rounded
