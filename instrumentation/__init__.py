@@ -1,1 +1,29 @@
-"""OpenTelemetry auto-instrumentation for LLM SDKs that records exact token usage."""
+"""OpenTelemetry auto-instrumentation for LLM SDKs that records exact token usage.
+
+Public API: :class:`attribute_to` (attribution context manager / decorator),
+:class:`BudgetExceededError` (raised when enforcement refuses a call) and
+:class:`OpenAIInstrumentor`. The instrumentor is imported lazily, so importing this package
+imports no LLM SDK.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from genai_cost.instrumentation.core.attribution import attribute_to
+from genai_cost.instrumentation.core.enforcement import BudgetExceededError
+
+if TYPE_CHECKING:
+    from genai_cost.instrumentation.openai import OpenAIInstrumentor
+
+__version__ = "0.1.0"
+
+__all__ = ["BudgetExceededError", "OpenAIInstrumentor", "__version__", "attribute_to"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OpenAIInstrumentor":
+        from genai_cost.instrumentation.openai import OpenAIInstrumentor
+
+        return OpenAIInstrumentor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,6 +44,29 @@ def start_llm_span(
     return tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
 
 
+def usage_attributes(
+    *,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cache_read: int | None = None,
+    cache_write: int | None = None,
+    reasoning: int | None = None,
+) -> dict[str, AttributeValue]:
+    """Token usage as span attributes, the semconv way (input includes cached input, output
+    includes reasoning); values that are not ints are left out, never invented."""
+    out: dict[str, AttributeValue] = {}
+    for key, value in (
+        (semconv.USAGE_INPUT_TOKENS, input_tokens),
+        (semconv.USAGE_OUTPUT_TOKENS, output_tokens),
+        (semconv.USAGE_CACHE_READ_INPUT_TOKENS, cache_read),
+        (semconv.USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write),
+        (semconv.USAGE_REASONING_OUTPUT_TOKENS, reasoning),
+    ):
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value
+    return out
+
+
 def set_usage(
     span: Span,
     *,
@@ -54,15 +77,15 @@ def set_usage(
     reasoning: int | None = None,
 ) -> None:
     """Record token usage the semconv way: input includes cached input, output includes reasoning."""
-    for key, value in (
-        (semconv.USAGE_INPUT_TOKENS, input_tokens),
-        (semconv.USAGE_OUTPUT_TOKENS, output_tokens),
-        (semconv.USAGE_CACHE_READ_INPUT_TOKENS, cache_read),
-        (semconv.USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write),
-        (semconv.USAGE_REASONING_OUTPUT_TOKENS, reasoning),
-    ):
-        if isinstance(value, int) and not isinstance(value, bool):
-            span.set_attribute(key, value)
+    attrs = usage_attributes(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=reasoning,
+    )
+    if attrs:
+        span.set_attributes(attrs)
 
 
 def error_type_of(exc: BaseException) -> str:

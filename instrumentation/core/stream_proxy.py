@@ -9,6 +9,8 @@ or garbage collection of an abandoned stream, whichever comes first, and only on
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
 
@@ -80,11 +82,23 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         finally:
             self._finalize(exc)
 
-    def close(self) -> None:
+    def close(self) -> Any:
+        """Close the wrapped stream and finalise. An async SDK stream's ``close()`` is a coroutine:
+        then the awaitable returned here finalises once the caller has awaited it."""
         try:
             close = getattr(self.__wrapped__, "close", None)
-            if close is not None:
-                close()
+            result = close() if close is not None else None
+        except BaseException:
+            self._finalize()
+            raise
+        if inspect.isawaitable(result):
+            return self._finish_close(result)
+        self._finalize()
+        return result
+
+    async def _finish_close(self, pending: Awaitable[Any]) -> Any:
+        try:
+            return await pending
         finally:
             self._finalize()
 

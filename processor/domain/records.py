@@ -88,6 +88,8 @@ class LlmCall:
     outcome: Outcome = Outcome.OK
     error_type: str | None = None
     dialect: str = "semconv"
+    cache_write_1h: int = 0  # of usage.cache_write: tokens written with a 1-hour TTL (Anthropic prices them higher)
+    service_tier: str | None = None  # provider service tier when reported (OpenAI: default, flex, priority)
 
     @property
     def model(self) -> str:

@@ -18,6 +18,7 @@ from genai_cost.processor.domain.timespec import from_ns, to_ns
 PICO_DIGITS = 12
 MIN_USD_DECIMALS = 6
 NO_KEY = "(none)"
+ZERO_USD = "0.000000"
 
 
 class GroupBy(StrEnum):
@@ -85,6 +86,8 @@ def pico_to_usd(pusd: int) -> Decimal:
 
 def format_usd(pusd: int) -> str:
     """Exact USD text: six decimals at least, more only when needed (``15150000000`` -> ``0.015150``)."""
+    if pusd == 0:
+        return ZERO_USD
     sign = "-" if pusd < 0 else ""
     whole, frac = divmod(abs(pusd), 10**PICO_DIGITS)
     digits = f"{frac:0{PICO_DIGITS}d}".rstrip("0").ljust(MIN_USD_DECIMALS, "0")
@@ -187,9 +190,7 @@ def nested_record(totals: Totals) -> dict[str, object]:
     }
 
 
-def report_document(
-    rows: Sequence[SummaryRow], group_by: GroupBy, meta: dict[str, object]
-) -> dict[str, object]:
+def report_document(rows: Sequence[SummaryRow], group_by: GroupBy, meta: dict[str, object]) -> dict[str, object]:
     """The JSON document of a report (shared by the CLI and the HTTP API)."""
     return {
         **meta,
@@ -230,14 +231,22 @@ def render_table(rows: Sequence[SummaryRow], group_by: GroupBy) -> str:
                 format_usd(t.cost_total_pusd),
             ]
         )
+    _align_decimals(body, column=-1)
     header = [group_by.value, *TABLE_HEADERS]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
         first = cells[0].ljust(widths[0])
         rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
+        return "  ".join([first, *rest])
 
     rule = "  ".join("-" * w for w in widths)
     lines = [line(header), rule, *(line(cells) for cells in body[:-1]), rule, line(body[-1])]
     return "\n".join(lines) + "\n"
+
+
+def _align_decimals(body: list[list[str]], column: int) -> None:
+    """Pad amounts on the right so their decimal points line up once right-aligned."""
+    width = max(len(cells[column].partition(".")[2]) for cells in body)
+    for cells in body:
+        cells[column] = cells[column] + " " * (width - len(cells[column].partition(".")[2]))

@@ -8,8 +8,10 @@ offset is local time there, ``7d`` means seven days before now.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NS_PER_US = 1_000
@@ -18,7 +20,10 @@ _RELATIVE = re.compile(r"(\d{1,9})([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-HELP = "an ISO date (2024-05-01), an ISO datetime (2024-05-01T12:00, 2024-05-01T12:00Z), 'now', or a duration ago (30m, 12h, 7d, 2w)"
+HELP = (
+    "an ISO date (2024-05-01), an ISO datetime (2024-05-01T12:00, 2024-05-01T12:00Z), 'now', "
+    "or a duration ago (30m, 12h, 7d, 2w)"
+)
 
 
 class TimeSpecError(ValueError):
@@ -81,5 +86,13 @@ def from_ns(ns: int, tz: tzinfo = UTC) -> datetime:
 def iso_utc_ns(ns: int) -> str:
     """RFC 3339 UTC text with all nine fractional digits, e.g. ``2024-05-01T12:00:00.000000001Z``."""
     seconds, frac = divmod(ns, 1_000_000_000)
-    stamp = (EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{frac:09d}Z"
+    t = time.gmtime(seconds)
+    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{frac:09d}Z"
+
+
+def parse_zone(text: str) -> ZoneInfo:
+    """An IANA time zone by name; raises ``ValueError`` naming the value when unknown."""
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a known IANA time zone (e.g. UTC, Europe/Paris)") from None

@@ -19,8 +19,10 @@ def to_pusd(amount: Decimal) -> tuple[int, bool]:
     if not amount:
         return 0, False
     scaled = amount.scaleb(_PICO_EXPONENT)
-    whole = scaled.to_integral_value(rounding=ROUND_HALF_EVEN)
-    return int(whole), whole != scaled
+    whole = int(scaled)
+    if whole == scaled:
+        return whole, False
+    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN)), True
 
 
 def from_pusd(pusd: int) -> Decimal:
@@ -35,15 +37,15 @@ def pusd_to_float(pusd: int) -> float:
 
 def cost_pusd(cost: Cost) -> tuple[tuple[int, int, int, int, int], int, int]:
     """A cost as pico-USD: (split by token type, total, number of values rounded)."""
-    rounded = 0
-    split: list[int] = []
-    for amount in (cost.input, cost.cache_read, cost.cache_write, cost.output, cost.reasoning):
-        value, was_rounded = to_pusd(amount)
-        split.append(value)
-        rounded += was_rounded
+    i, r1 = to_pusd(cost.input)
+    cr, r2 = to_pusd(cost.cache_read)
+    cw, r3 = to_pusd(cost.cache_write)
+    o, r4 = to_pusd(cost.output)
+    rs, r5 = to_pusd(cost.reasoning)
+    rounded = r1 + r2 + r3 + r4 + r5
     if cost.total_override is not None:
-        total, was_rounded = to_pusd(cost.total_override)
-        rounded += was_rounded
+        total, r6 = to_pusd(cost.total_override)
+        rounded += r6
     else:
-        total = sum(split)
-    return (split[0], split[1], split[2], split[3], split[4]), total, rounded
+        total = i + cr + cw + o + rs
+    return (i, cr, cw, o, rs), total, rounded

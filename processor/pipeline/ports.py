@@ -26,20 +26,35 @@ class RowError(ValueError):
     """A call that the ledger cannot hold (e.g. a count or cost beyond 64-bit integers)."""
 
 
-@dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """A priced call with its backend row, prepared once before the commit (off the writer thread)."""
+    """A priced call with its backend row, prepared once before the commit (off the writer thread).
 
-    priced: PricedCall
-    row: tuple[object, ...]
-    rounded: int = 0  # cost values that were rounded to a whole pico-USD
+    ``pusd`` (input, cache_read, cache_write, output, reasoning) and ``total_pusd`` are the cost in
+    pico-USD, computed once for both the row and the totals.
+    """
+
+    __slots__ = ("priced", "pusd", "rounded", "row", "total_pusd")
+
+    def __init__(
+        self,
+        priced: PricedCall,
+        row: tuple[object, ...],
+        pusd: tuple[int, int, int, int, int],
+        total_pusd: int,
+        rounded: int = 0,
+    ) -> None:
+        self.priced = priced
+        self.row = row
+        self.pusd = pusd
+        self.total_pusd = total_pusd
+        self.rounded = rounded  # cost values that were rounded to a whole pico-USD
 
 
 @dataclass(slots=True)
 class CommitResult:
     """What one committed transaction recorded: the new calls and the duplicates it ignored."""
 
-    inserted: list[PricedCall] = field(default_factory=list)
+    inserted: list[LedgerEntry] = field(default_factory=list)
     duplicates: dict[DuplicateKind, int] = field(default_factory=dict)
     rounded_costs: int = 0  # cost values finer than a pico-USD, rounded half-even
 
@@ -67,10 +82,11 @@ class LedgerStore(Protocol):
     """A durable, idempotent store of priced calls.
 
     ``prepare`` turns a priced call into an entry (raising :class:`RowError` for values the
-    backend cannot store); it is called on receiver threads. ``commit`` writes all given entries in ONE transaction and returns only after it is durable
-    (as durable as the backend's configuration promises); it raises :class:`LedgerError` and
-    writes nothing if it cannot. Calls whose span key or (provider, response id) is already
-    recorded are ignored and counted as duplicates.
+    backend cannot store); it is called on receiver threads. ``commit`` writes all given entries
+    in ONE transaction and returns only after it is durable (as durable as the backend's
+    configuration promises); it raises :class:`LedgerError` and writes nothing if it cannot.
+    Entries whose span key or (provider, response id) is already recorded are ignored and
+    counted as duplicates.
     """
 
     def prepare(self, priced: PricedCall) -> LedgerEntry: ...

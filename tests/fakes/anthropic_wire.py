@@ -131,13 +131,17 @@ def messages(body: dict[str, Any], script: Script, model: str) -> Reply:
     }
     events = [
         sse({"type": "message_start", "message": start}, "message_start"),
-        sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            "content_block_start"),
+        sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        ),
         sse({"type": "ping"}, "ping"),
     ]
     events += [
-        sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
-            "content_block_delta")
+        sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+            "content_block_delta",
+        )
         for piece in pieces
     ]
     events += [

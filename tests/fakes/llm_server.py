@@ -9,7 +9,7 @@ Usage::
         server.script(Script(status=429), Script(output_tokens=7, chunks=20))
         ...                                    # 1st call -> RateLimitError, 2nd -> 20 chunks
         server.requests[-1].body["model"]      # what the SDK sent
-    anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="test", max_retries=0)
+        anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="test", max_retries=0)
 
 Endpoints (matched on the path's suffix, so OpenAI-compatible prefixes work too):
 ``POST .../chat/completions``, ``.../responses``, ``.../embeddings`` (OpenAI) and
@@ -24,12 +24,20 @@ back to the server's default; unset fields use the realistic defaults in
 Every request is recorded as a `RecordedRequest` in `server.requests`; `server.reset()` clears
 scripts and records.
 
+What the SDKs (openai 3.x, anthropic 2.x) make of the failure scripts: ``status`` -> the
+matching ``RateLimitError``/``InternalServerError``/``OverloadedError``/...; ``malformed`` ->
+``json.JSONDecodeError``; ``cut_after`` -> ``openai.APIConnectionError`` from the openai stream,
+while anthropic lets ``httpx2.RemoteProtocolError`` through. openai 3.x stops reading at
+``[DONE]`` and drops that connection, so the next call opens a new one (the real API behaves
+the same).
+
 Run it in the foreground: ``python -m genai_cost.fakes.llm_server --port 8089``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -169,6 +177,11 @@ class FakeLLMServer:
         """``base_url``: the Anthropic SDK adds ``/v1/messages`` itself."""
         return self.base_url
 
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since `start()` (keep-alive reuses one for many requests)."""
+        return self._httpd.accepted if self._httpd is not None else 0
+
     # --- scripting and records ---------------------------------------------------------------
 
     def script(self, *scripts: Script) -> None:
@@ -208,13 +221,15 @@ class FakeLLMServer:
         """Sleep unless the server stops first; ``False`` when stopping."""
         return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
 
-    def _dispatch(self, request: RecordedRequest) -> Reply:
+    def _dispatch(self, request: RecordedRequest) -> Reply | None:
+        """The reply to a request; ``None`` when the server stopped while the request waited."""
         route = _route(request)
         if route is None:
             return _not_found(request)
         provider, build = route
         script = self._scripts.pop()
-        self._wait(script.latency)
+        if not self._wait(script.latency):
+            return None
         if script.status is not None:
             return provider.error_reply(script.status, script)
         try:
@@ -265,11 +280,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self.fake = fake
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.accepted = 0
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -281,10 +298,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -320,7 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("fake LLM server failed on %s %s", self.command, path)
             reply = openai_wire.error_reply(500, Script(status=500, error_message=f"fake server error: {exc!r}"))
         try:
-            if isinstance(reply, SseReply):
+            if reply is None:
+                self._cut()
+            elif isinstance(reply, SseReply):
                 self._write_stream(reply)
             else:
                 self._write_json(reply)
@@ -375,10 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Close the connection mid-body: the client sees an incomplete chunked body."""
         self.close_connection = True
         self.wfile.flush()
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,7 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089, help="0 picks a free port (default 8089)")
     parser.add_argument(
-        "--map", action="append", default=[], metavar="REQUESTED=RESPONSE",
+        "--map",
+        action="append",
+        default=[],
+        metavar="REQUESTED=RESPONSE",
         help="report RESPONSE as the model when REQUESTED is asked for (repeatable)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")

@@ -46,8 +46,7 @@ _ERRORS: Final[dict[int, tuple[str, str | None, str]]] = {
     429: (
         "requests",
         "rate_limit_exceeded",
-        "Rate limit reached for requests per min (RPM): Limit 500, Used 500, Requested 1. "
-        "Please try again in 120ms.",
+        "Rate limit reached for requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms.",
     ),
     500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
@@ -269,7 +268,9 @@ def responses(body: dict[str, Any], script: Script, model: str) -> Reply:
     created_at = int(time.time())
     reasoning_tokens = _pick(script.reasoning_tokens, RESPONSES_DEFAULTS.reasoning_tokens)
     reasoning_item = (
-        {"id": openai_hex_id("rs_"), "type": "reasoning", "summary": []} if reasoning_tokens > 0 else None
+        {"id": openai_hex_id("rs_"), "type": "reasoning", "summary": [], "content": []}
+        if reasoning_tokens > 0
+        else None
     )
     message_id = openai_hex_id("msg_")
     pieces = script.pieces()
@@ -309,18 +310,14 @@ def responses(body: dict[str, Any], script: Script, model: str) -> Reply:
         }
     )
     payloads.append({"type": "response.content_part.added", **where, "part": {**part, "text": ""}})
-    payloads += [
-        {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []} for piece in pieces
-    ]
+    payloads += [{"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []} for piece in pieces]
     payloads += [
         {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
         {"type": "response.content_part.done", **where, "part": part},
         {"type": "response.output_item.done", "output_index": index, "item": message},
         {"type": "response.completed", "response": final},
     ]
-    events = [
-        sse({**payload, "sequence_number": seq}, event=payload["type"]) for seq, payload in enumerate(payloads)
-    ]
+    events = [sse({**payload, "sequence_number": seq}, event=payload["type"]) for seq, payload in enumerate(payloads)]
     if script.malformed:
         events[0] = sse(MALFORMED_JSON, event="response.created")
     return SseReply(events=events, headers=headers(), cut_after=script.cut_after, interval=script.chunk_interval)

@@ -92,3 +92,29 @@ def anthropic_message_id() -> str:
 
 def anthropic_request_id() -> str:
     return "req_011C" + random_alnum(20)
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One parsed SSE event: its ``event:`` name (or ``None``) and its ``data:`` text."""
+
+    event: str | None
+    data: str
+
+
+def parse_sse(body: bytes) -> list[SseEvent]:
+    """Split a complete SSE body into events (for tests that inspect the raw wire)."""
+    events: list[SseEvent] = []
+    for block in body.decode().split("\n\n"):
+        if not block.strip():
+            continue
+        name: str | None = None
+        data: list[str] = []
+        for line in block.split("\n"):
+            field_name, _, value = line.partition(": ")
+            if field_name == "event":
+                name = value
+            elif field_name == "data":
+                data.append(value)
+        events.append(SseEvent(name, "\n".join(data)))
+    return events

@@ -76,7 +76,7 @@ class Script:
         model: response model (default: the request's model, through the server's ``model_map``).
         input_tokens, cached_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens,
         reasoning_tokens, start_output_tokens: usage values (see the module table).
-        send_usage: ``False`` makes the server send no usage at all (an OpenAI-compatible server
+        send_usage: OpenAI only: ``False`` sends no usage at all (an OpenAI-compatible server
             that ignores ``stream_options.include_usage``, or omits ``usage`` from JSON).
         service_tier: ``service_tier`` of OpenAI responses / Anthropic usage.
         chunks: number of content deltas in a stream (and of text pieces in the content).
@@ -119,9 +119,7 @@ class Script:
         if self.chunks < 1:
             raise ValueError(f"Script.chunks: {self.chunks!r} must be >= 1")
         if self.latency < 0 or self.chunk_interval < 0:
-            raise ValueError(
-                f"Script.latency/chunk_interval: {self.latency!r}/{self.chunk_interval!r} must be >= 0"
-            )
+            raise ValueError(f"Script.latency/chunk_interval: {self.latency!r}/{self.chunk_interval!r} must be >= 0")
         if self.status is not None and not 400 <= self.status <= 599:
             raise ValueError(f"Script.status: {self.status!r} is not an HTTP error status (400-599)")
         if self.text is not None and len(self.text) < self.chunks:

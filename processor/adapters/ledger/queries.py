@@ -12,16 +12,17 @@ selected calls go into a temporary table, and each period is read with a range s
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS
-from genai_cost.processor.adapters.ledger.store import LedgerError
 from genai_cost.processor.domain.records import PriceSource, TokenUsage
 from genai_cost.processor.domain.report import GroupBy, SummaryRow, Totals, periods, sort_rows
+from genai_cost.processor.pipeline.ports import LedgerError
 
 BUSY_TIMEOUT_MS = 10_000
 _SPLIT = 1_000_000  # cost sums are taken as SUM(x / _SPLIT) and SUM(x % _SPLIT)
@@ -75,13 +76,9 @@ def _connect(path: str | Path, mode: str) -> sqlite3.Connection:
     if not file.is_file():
         raise LedgerError(f"ledger {str(file)!r} does not exist")
     try:
-        conn = sqlite3.connect(
-            f"{file.resolve().as_uri()}?mode={mode}", uri=True, check_same_thread=False
-        )
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode={mode}", uri=True, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        found = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'"
-        ).fetchone()
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calls'").fetchone()
     except sqlite3.Error as exc:
         raise LedgerError(f"ledger {str(file)!r} cannot be read: {exc}") from exc
     if found is None:
@@ -143,9 +140,7 @@ class CallFilter:
 # ----- summaries --------------------------------------------------------------------------------
 
 
-def summarize(
-    conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz: tzinfo
-) -> list[SummaryRow]:
+def summarize(conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz: tzinfo) -> list[SummaryRow]:
     """Totals per group, sorted (periods chronologically, other keys by cost, largest first).
 
     ``tz`` sets the calendar of ``day`` and ``month`` groups; other groupings ignore it.
@@ -159,9 +154,7 @@ def summarize(
     return sort_rows(rows, group_by)
 
 
-def _summarize_periods(
-    conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz: tzinfo
-) -> list[SummaryRow]:
+def _summarize_periods(conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz: tzinfo) -> list[SummaryRow]:
     clause, params = where.where()
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS report_periods "
@@ -207,7 +200,7 @@ def count_calls(conn: sqlite3.Connection, where: CallFilter) -> int:
 
 def iter_calls(
     conn: sqlite3.Connection, where: CallFilter, batch_size: int = 2_000
-) -> Iterator[tuple[object, ...]]:
+) -> Generator[tuple[object, ...], None, None]:
     """Stream the selected rows in ``schema.CALL_COLUMNS`` order, oldest end time first.
 
     Rows are fetched ``batch_size`` at a time, so memory stays flat on any ledger size.
@@ -221,7 +214,8 @@ def iter_calls(
         while batch := cursor.fetchmany(batch_size):
             yield from batch
     finally:
-        cursor.close()
+        with contextlib.suppress(sqlite3.ProgrammingError):  # the connection was closed first
+            cursor.close()
 
 
 # ----- unpriced models and re-pricing -----------------------------------------------------------
@@ -254,7 +248,12 @@ class RepriceRow:
     """What pricing a recorded call needs again."""
 
     id: int
+    trace_id: str
+    span_id: str
     price_source: str
+    cost_total_pusd: int
+    agent: str
+    service: str
     provider: str
     model: str
     request_model: str | None
@@ -266,29 +265,42 @@ class RepriceRow:
     usage_reported: bool
 
 
-def rows_to_reprice(
-    conn: sqlite3.Connection, where: CallFilter, *, only_unpriced: bool = True
-) -> list[RepriceRow]:
+def rows_to_reprice(conn: sqlite3.Connection, where: CallFilter, *, only_unpriced: bool = True) -> list[RepriceRow]:
     """Calls to price again: the unpriced ones selected by ``where``, or (``only_unpriced=False``)
     every selected call that was priced from price data (``genai-prices`` or ``override``).
 
     Calls carrying a provider-reported cost are never re-priced.
     """
     clause, params = where.where()
-    if only_unpriced:
-        source_clause = "price_source = 'unpriced'"
-    else:
-        source_clause = "price_source <> 'provider'"
+    source_clause = "price_source = 'unpriced'" if only_unpriced else "price_source <> 'provider'"
     sql = (
-        "SELECT id, price_source, provider, model, request_model, response_model, operation, "
-        "start_time_ns, end_time_ns, input_tokens, cache_read_tokens, cache_write_tokens, "
-        "output_tokens, reasoning_tokens, usage_reported "
+        "SELECT id, trace_id, span_id, price_source, cost_total_pusd, agent, service, provider, model, "
+        "request_model, response_model, operation, start_time_ns, end_time_ns, input_tokens, "
+        "cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_reported "
         f"FROM calls WHERE {source_clause} AND {clause} ORDER BY id"
     )
     out: list[RepriceRow] = []
     for r in conn.execute(sql, params):
-        usage = TokenUsage(r[9], r[10], r[11], r[12], r[13])
-        out.append(RepriceRow(*r[:9], usage=usage, usage_reported=bool(r[14])))
+        out.append(
+            RepriceRow(
+                id=r[0],
+                trace_id=r[1],
+                span_id=r[2],
+                price_source=r[3],
+                cost_total_pusd=r[4],
+                agent=r[5],
+                service=r[6],
+                provider=r[7],
+                model=r[8],
+                request_model=r[9],
+                response_model=r[10],
+                operation=r[11],
+                start_time_ns=r[12],
+                end_time_ns=r[13],
+                usage=TokenUsage(r[14], r[15], r[16], r[17], r[18]),
+                usage_reported=bool(r[19]),
+            )
+        )
     return out
 
 

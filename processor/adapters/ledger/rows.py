@@ -17,6 +17,11 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
     cost = priced.cost
     usage = call.usage
     split, total, rounded = cost_pusd(cost)
+    tokens = (usage.input, usage.cache_read, usage.cache_write, usage.output, usage.reasoning)
+    combined = tokens[0] | tokens[1] | tokens[2] | tokens[3] | tokens[4]
+    combined |= split[0] | split[1] | split[2] | split[3] | split[4] | total
+    if combined < 0 or combined > INT64_MAX:  # one OR finds any negative or too-large value
+        _raise_out_of_range(tokens, split, total)
     tags = orjson.dumps(dict(call.tags), option=orjson.OPT_SORT_KEYS).decode() if call.tags else "{}"
     row = (
         call.trace_id,
@@ -39,43 +44,31 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
         call.error_type,
         call.dialect,
         1 if call.usage_reported else 0,
-        usage.input,
-        usage.cache_read,
-        usage.cache_write,
-        usage.output,
-        usage.reasoning,
+        *tokens,
         cost.source.value,
-        split[0],
-        split[1],
-        split[2],
-        split[3],
-        split[4],
+        *split,
         total,
         ingested_at_ns,
     )
-    _check_range(priced, split, total)
-    return LedgerEntry(priced, row, rounded)
+    return LedgerEntry(priced, row, split, total, rounded)
 
 
-def _check_range(priced: PricedCall, split: tuple[int, ...], total: int) -> None:
-    usage = priced.call.usage
-    for name, value in (
-        ("input_tokens", usage.input),
-        ("cache_read_tokens", usage.cache_read),
-        ("cache_write_tokens", usage.cache_write),
-        ("output_tokens", usage.output),
-        ("reasoning_tokens", usage.reasoning),
-        ("cost_total_pusd", total),
-        *zip(_COST_COLUMNS, split, strict=True),
-    ):
-        if not 0 <= value <= INT64_MAX:
-            raise RowError(f"{name}={value} is outside 0..{INT64_MAX}")
-
-
-_COST_COLUMNS = (
+_COLUMNS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
     "cost_input_pusd",
     "cost_cache_read_pusd",
     "cost_cache_write_pusd",
     "cost_output_pusd",
     "cost_reasoning_pusd",
+    "cost_total_pusd",
 )
+
+
+def _raise_out_of_range(tokens: tuple[int, ...], split: tuple[int, ...], total: int) -> None:
+    for name, value in zip(_COLUMNS, (*tokens, *split, total), strict=True):
+        if not 0 <= value <= INT64_MAX:
+            raise RowError(f"{name}={value} is outside 0..{INT64_MAX}")

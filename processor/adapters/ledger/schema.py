@@ -55,6 +55,31 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX calls_agent_time ON calls (agent, end_time_ns);
     CREATE INDEX calls_unpriced ON calls (provider, model) WHERE price_source = 'unpriced';
     """,
+    # 1 -> 2: budget administration (limit overrides, paused scopes) and its audit trail.
+    """
+    CREATE TABLE budget_limits (
+        budget        TEXT    PRIMARY KEY,
+        limit_pusd    INTEGER NOT NULL,
+        updated_at_ns INTEGER NOT NULL,
+        updated_by    TEXT    NOT NULL
+    );
+    CREATE TABLE budget_pauses (
+        scope        TEXT    PRIMARY KEY,  -- 'budget:<name>' or 'match:<canonical JSON match>'
+        budget       TEXT,                 -- the paused budget, NULL for a scope paused by match
+        match        TEXT    NOT NULL,     -- JSON object: agent, provider, model, service, tags
+        reason       TEXT,
+        paused_at_ns INTEGER NOT NULL,
+        paused_by    TEXT    NOT NULL
+    );
+    CREATE TABLE budget_audit (
+        id     INTEGER PRIMARY KEY,
+        at_ns  INTEGER NOT NULL,
+        actor  TEXT    NOT NULL,
+        action TEXT    NOT NULL,  -- set_limit | reset_limit | pause | unpause
+        budget TEXT,
+        detail TEXT    NOT NULL   -- JSON object: what changed (old and new values)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from genai_cost.processor.adapters.ledger.rows import LedgerEntry
+from genai_cost.processor.adapters.ledger.rows import to_entry
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS, MIGRATIONS, SCHEMA_VERSION
-from genai_cost.processor.adapters.ledger.store import CommitResult, DuplicateKind, LedgerError, TotalsRow
-from genai_cost.processor.domain.records import PriceSource
+from genai_cost.processor.domain.records import PricedCall, PriceSource
+from genai_cost.processor.pipeline.ports import (
+    CommitResult,
+    DuplicateKind,
+    LedgerEntry,
+    LedgerError,
+    TotalsRow,
+)
 
 SYNCHRONOUS_MODES: Final = ("full", "normal", "extra", "off")
 """Accepted values of ``ledger.synchronous`` (SQLite ``PRAGMA synchronous``)."""
 
 _INSERT: Final = (
-    f"INSERT OR IGNORE INTO calls ({', '.join(CALL_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in CALL_COLUMNS)})"
+    f"INSERT OR IGNORE INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' for _ in CALL_COLUMNS)})"
 )
 _TOTALS: Final = f"""
     SELECT agent, provider, model, operation, outcome, price_source = '{PriceSource.UNPRICED.value}',
@@ -46,9 +52,7 @@ def connect(path: Path | str, *, synchronous: str = "full", busy_timeout_s: floa
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            target, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(target, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise LedgerError(f"ledger.path: cannot open {str(target)!r}: {exc}") from exc
     try:
@@ -70,9 +74,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Apply the pending ``MIGRATIONS`` (each in its own transaction); return the final version."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        raise LedgerError(
-            f"ledger schema version {version} is newer than this genai-cost supports ({SCHEMA_VERSION})"
-        )
+        raise LedgerError(f"ledger schema version {version} is newer than this genai-cost supports ({SCHEMA_VERSION})")
     for target in range(version, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -110,6 +112,10 @@ class SqliteLedger:
         self._lock = threading.Lock()
         self._max_id = int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0])
 
+    def prepare(self, priced: PricedCall) -> LedgerEntry:
+        """The row for ``priced``; :class:`RowError` if a value does not fit a column."""
+        return to_entry(priced, time.time_ns())
+
     def commit(self, entries: Sequence[LedgerEntry]) -> CommitResult:
         """Insert ``entries`` in one transaction, ignoring and counting the already recorded ones."""
         result = CommitResult()
@@ -124,7 +130,7 @@ class SqliteLedger:
                     cursor = conn.executemany(_INSERT, [entry.row for entry in entries])
                     inserted = cursor.rowcount
                     if inserted == len(entries):
-                        result.inserted = [entry.priced for entry in entries]
+                        result.inserted = list(entries)
                     else:
                         self._sort_ignored(conn, entries, before, result)
                     conn.execute("COMMIT")
@@ -149,11 +155,9 @@ class SqliteLedger:
             key = (call.trace_id, call.span_id)
             if key in new_keys:
                 new_keys.discard(key)  # a second copy of the same span in this batch is a replay
-                result.inserted.append(entry.priced)
+                result.inserted.append(entry)
                 continue
-            existing = conn.execute(
-                "SELECT 1 FROM calls WHERE trace_id = ? AND span_id = ?", key
-            ).fetchone()
+            existing = conn.execute("SELECT 1 FROM calls WHERE trace_id = ? AND span_id = ?", key).fetchone()
             result.add_duplicate(DuplicateKind.SPAN_REPLAY if existing else DuplicateKind.RESPONSE_ID)
 
     def iter_totals(self) -> Iterator[TotalsRow]:

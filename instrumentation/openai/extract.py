@@ -1,0 +1,134 @@
+"""Span attributes read from OpenAI SDK response objects (chat, Responses, embeddings, errors).
+
+Attribute access only (no ``model_dump``): this runs once per call on the hot path. Every value is
+type-checked; a field the SDK or a compatible server leaves out is left out, never invented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from genai_cost.instrumentation.core import semconv
+from genai_cost.instrumentation.core.spans import error_type_of, usage_attributes
+
+Attributes = dict[str, AttributeValue]
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def chat_usage(usage: Any) -> Attributes:
+    """``CompletionUsage`` -> token attributes (``prompt_tokens`` already includes cached tokens)."""
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
+    cached = _int(getattr(prompt_details, "cached_tokens", None)) if prompt_details is not None else None
+    if cached is None:
+        # DeepSeek reports its cache hits beside prompt_tokens (hit + miss = prompt_tokens).
+        cached = _int(getattr(usage, "prompt_cache_hit_tokens", None))
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    reasoning = (
+        _int(getattr(completion_details, "reasoning_tokens", None)) if completion_details is not None else None
+    )
+    return usage_attributes(
+        input_tokens=_int(getattr(usage, "prompt_tokens", None)),
+        output_tokens=_int(getattr(usage, "completion_tokens", None)),
+        cache_read=cached,
+        reasoning=reasoning,
+    )
+
+
+def responses_usage(usage: Any) -> Attributes:
+    """``ResponseUsage`` -> token attributes (``input_tokens`` already includes cached tokens)."""
+    input_details = getattr(usage, "input_tokens_details", None)
+    output_details = getattr(usage, "output_tokens_details", None)
+    return usage_attributes(
+        input_tokens=_int(getattr(usage, "input_tokens", None)),
+        output_tokens=_int(getattr(usage, "output_tokens", None)),
+        cache_read=_int(getattr(input_details, "cached_tokens", None)) if input_details is not None else None,
+        reasoning=_int(getattr(output_details, "reasoning_tokens", None)) if output_details is not None else None,
+    )
+
+
+def embeddings_usage(usage: Any) -> Attributes:
+    """Embeddings usage: ``prompt_tokens`` is the whole input; there are no output tokens."""
+    return usage_attributes(input_tokens=_int(getattr(usage, "prompt_tokens", None)), output_tokens=None)
+
+
+def _usage_or_unavailable(attrs: Attributes, usage_attrs: Attributes | None) -> None:
+    if usage_attrs:
+        attrs.update(usage_attrs)
+    else:
+        attrs[semconv.USAGE_UNAVAILABLE] = True
+
+
+def _metadata(obj: Any, attrs: Attributes) -> None:
+    response_id = _str(getattr(obj, "id", None))
+    if response_id:
+        attrs[semconv.RESPONSE_ID] = response_id
+    model = _str(getattr(obj, "model", None))
+    if model:
+        attrs[semconv.RESPONSE_MODEL] = model
+    tier = _str(getattr(obj, "service_tier", None))
+    if tier:
+        attrs[semconv.OPENAI_SERVICE_TIER] = tier
+
+
+def chat_completion(completion: Any) -> Attributes:
+    """A ``ChatCompletion`` (or ``ParsedChatCompletion``) -> span attributes."""
+    attrs: Attributes = {}
+    _metadata(completion, attrs)
+    reasons = [r for c in getattr(completion, "choices", None) or () if (r := _str(getattr(c, "finish_reason", None)))]
+    if reasons:
+        attrs[semconv.RESPONSE_FINISH_REASONS] = reasons
+    usage = getattr(completion, "usage", None)
+    _usage_or_unavailable(attrs, chat_usage(usage) if usage is not None else None)
+    return attrs
+
+
+def response(resp: Any) -> Attributes:
+    """A Responses-API ``Response`` -> span attributes.
+
+    Finish reason: the ``incomplete_details.reason`` of an incomplete response (e.g.
+    ``max_output_tokens``), else the response ``status`` (``completed``, ``failed``, ...).
+    """
+    attrs: Attributes = {}
+    _metadata(resp, attrs)
+    incomplete = getattr(resp, "incomplete_details", None)
+    reason = _str(getattr(incomplete, "reason", None)) if incomplete is not None else None
+    reason = reason or _str(getattr(resp, "status", None))
+    if reason:
+        attrs[semconv.RESPONSE_FINISH_REASONS] = [reason]
+    usage = getattr(resp, "usage", None)
+    _usage_or_unavailable(attrs, responses_usage(usage) if usage is not None else None)
+    return attrs
+
+
+def response_failure(resp: Any) -> str | None:
+    """The error code of a Responses-API response whose ``status`` is ``failed``, else ``None``."""
+    if getattr(resp, "status", None) != "failed":
+        return None
+    error = getattr(resp, "error", None)
+    return _str(getattr(error, "code", None)) or "failed"
+
+
+def embeddings(result: Any) -> Attributes:
+    """A ``CreateEmbeddingResponse`` -> span attributes (no response id in this API)."""
+    attrs: Attributes = {}
+    model = _str(getattr(result, "model", None))
+    if model:
+        attrs[semconv.RESPONSE_MODEL] = model
+    usage = getattr(result, "usage", None)
+    _usage_or_unavailable(attrs, embeddings_usage(usage) if usage is not None else None)
+    return attrs
+
+
+def error_type(exc: BaseException) -> str:
+    """``error.type`` of a failed call: the API error's ``code`` (``rate_limit_exceeded``,
+    ``invalid_api_key``, ...), else its ``type`` (``server_error``, ...), else the class name."""
+    return _str(getattr(exc, "code", None)) or error_type_of(exc)

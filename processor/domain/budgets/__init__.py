@@ -1,0 +1,57 @@
+"""Budgets: definitions, calendar periods, spend, thresholds, projection (pure domain)."""
+
+from genai_cost.processor.domain.budgets.config import (
+    DEFAULT_THRESHOLDS,
+    EVERYTHING,
+    MATCH_KEYS,
+    Budget,
+    BudgetConfigError,
+    BudgetMatch,
+    Enforcement,
+    Period,
+    Severity,
+    Threshold,
+    parse_budgets,
+    parse_match,
+    parse_usd,
+)
+from genai_cost.processor.domain.budgets.evaluation import (
+    BlockedScope,
+    BudgetBook,
+    BudgetStatus,
+    BudgetTracker,
+    Transition,
+    TransitionKind,
+    blocked_scopes,
+    firing_thresholds,
+    projected_spend,
+)
+from genai_cost.processor.domain.budgets.periods import PeriodWindow, local_iso, window_at
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "EVERYTHING",
+    "MATCH_KEYS",
+    "BlockedScope",
+    "Budget",
+    "BudgetBook",
+    "BudgetConfigError",
+    "BudgetMatch",
+    "BudgetStatus",
+    "BudgetTracker",
+    "Enforcement",
+    "Period",
+    "PeriodWindow",
+    "Severity",
+    "Threshold",
+    "Transition",
+    "TransitionKind",
+    "blocked_scopes",
+    "firing_thresholds",
+    "local_iso",
+    "parse_budgets",
+    "parse_match",
+    "parse_usd",
+    "projected_spend",
+    "window_at",
+]

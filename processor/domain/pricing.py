@@ -1,0 +1,292 @@
+"""Price one call exactly (Decimal), with the bundled ``genai-prices`` data and optional overrides.
+
+- The price is the one valid at the span's **end** time (dated prices, time-of-day prices).
+- Overrides (price_overrides.py) win over the bundled data.
+- Tiers are cliffs on the call's total input tokens (input + cache read + cache write), as in
+  ``genai-prices``: past a tier's start, all tokens of that type pay the tier price.
+- Cache reads/writes without their own price pay the input price; 1-hour cache writes pay their own
+  price where the data has one (Anthropic), else the cache-write price; reasoning pays the output price.
+- A provider-reported cost (``provider_cost_usd``) is kept: source PROVIDER.
+- A call with tokens of a type that has no price, or a model without a price, is UNPRICED (never $0).
+  So is a successful call that reported no usage (its spend is unknown); a failed call without usage
+  billed nothing and costs exactly $0.
+- OTel providers map onto genai-prices ids; a provider the map does not know is unpriced unless an
+  override covers it; an absent provider ("unknown") lets genai-prices infer it from the model name.
+
+Only the bundled snapshot is used: nothing here fetches price updates.
+Look-ups are cached: model matching per (provider, model), resolved prices per (provider, model,
+service tier, UTC day) or per minute for models with time-of-day prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from genai_prices import data_snapshot
+from genai_prices import types as gp
+
+from genai_cost.processor.domain.price_overrides import PriceOverride
+from genai_cost.processor.domain.records import UNPRICED, Cost, LlmCall, Outcome, PriceSource
+
+MILLION = Decimal(1_000_000)
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_MINUTE = 60 * 10**9
+
+#: OTel ``gen_ai.provider.name`` -> genai-prices provider id.
+PROVIDER_IDS: dict[str, str | None] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "aws.bedrock": "aws",
+    "mistral_ai": "mistral",
+    "groq": "groq",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "x_ai": "x-ai",
+    "perplexity": "perplexity",
+    "openrouter": "openrouter",
+    "together": "together",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "unknown": None,  # no provider on the span: genai-prices infers it from the model name
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """USD per million tokens, with optional cliff tiers on total input tokens."""
+
+    base: Decimal
+    tiers: tuple[tuple[int, Decimal], ...] = ()  # (start, price), ascending
+
+    def at(self, total_input: int) -> Decimal:
+        price = self.base
+        for start, tier_price in self.tiers:
+            if total_input > start:
+                price = tier_price
+        return price
+
+    def __str__(self) -> str:
+        extra = "".join(f", >{start:,} input tokens: {price}" for start, price in self.tiers)
+        return f"{self.base}{extra}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrices:
+    """The prices that apply to one model at one time: what :meth:`Pricer.lookup` describes."""
+
+    source: PriceSource  # PRICES or OVERRIDE
+    provider: str  # the OTel provider asked for
+    model: str  # the model asked for
+    matched: str  # genai-prices "provider/model id", or the override's "provider/model" pattern
+    input: Rate | None = None
+    cache_read: Rate | None = None
+    cache_write: Rate | None = None
+    cache_write_1h: Rate | None = None
+    output: Rate | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def describe(self) -> str:
+        """One line per price, USD per million tokens."""
+        lines = [f"{self.provider} {self.model}: {self.source.value} ({self.matched})"]
+        for name in ("input", "cache_read", "cache_write", "cache_write_1h", "output"):
+            rate = getattr(self, name)
+            if rate is not None:
+                lines.append(f"  {name}: ${rate} / MTok")
+        if self.valid_from or self.valid_to:
+            lines.append(f"  valid: {self.valid_from or '-'} .. {self.valid_to or '-'}")
+        return "\n".join(lines)
+
+
+def _rate(value: Any) -> Rate | None:
+    if value is None:
+        return None
+    if isinstance(value, gp.TieredPrices):
+        return Rate(value.base, tuple((tier.start, tier.price) for tier in value.tiers))
+    return Rate(Decimal(value))
+
+
+def _flat(value: Decimal | None) -> Rate | None:
+    return None if value is None else Rate(value)
+
+
+def _has_time_of_day(model: gp.ModelInfo) -> bool:
+    prices = model.prices
+    if isinstance(prices, list) and any(isinstance(c.constraint, gp.TimeOfDateConstraint) for c in prices):
+        return True
+    return any(isinstance(v.constraint, gp.TimeOfDateConstraint) for v in model.price_variants or ())
+
+
+def _utc(ns: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ns // 10**9, tz=dt.UTC).replace(microsecond=(ns // 1000) % 1_000_000)
+
+
+class _Lru(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+_MISS = object()
+
+
+class Pricer:
+    """Prices calls; cheap on the hot path thanks to its caches. Not thread-safe: one per worker."""
+
+    def __init__(self, overrides: Sequence[PriceOverride] = (), cache_size: int = 4096) -> None:
+        self._overrides = tuple(overrides)
+        self._snapshot = data_snapshot.get_snapshot()
+        self._matches: _Lru = _Lru(cache_size)
+        self._prices: _Lru = _Lru(cache_size)
+
+    # -- look-ups -------------------------------------------------------------------------------
+
+    def _match(self, provider: str, model: str) -> tuple[gp.Provider, gp.ModelInfo, bool] | None:
+        """genai-prices' provider and model for an OTel provider and model name (cached)."""
+        key = (provider, model)
+        found = self._matches.get(key, _MISS)
+        if found is not _MISS:
+            return found  # type: ignore[no-any-return]
+        result = None
+        if provider in PROVIDER_IDS:
+            try:
+                gp_provider, info = self._snapshot.find_provider_model(model, None, PROVIDER_IDS[provider], None)
+                result = (gp_provider, info, _has_time_of_day(info))
+            except LookupError:
+                result = None
+        self._matches.put(key, result)
+        return result
+
+    def _override(self, provider: str, model: str, day: dt.date) -> PriceOverride | None:
+        for override in self._overrides:
+            if override.matches(provider, model, day):
+                return override
+        return None
+
+    def _resolve(self, provider: str, model: str, tier: str | None, at: dt.datetime) -> ModelPrices | None:
+        override = self._override(provider, model, at.date()) if self._overrides else None
+        if override is not None:
+            return ModelPrices(
+                PriceSource.OVERRIDE,
+                provider,
+                model,
+                f"{override.provider}/{override.model}",
+                input=_flat(override.input_per_mtok),
+                cache_read=_flat(override.cache_read_per_mtok),
+                cache_write=_flat(override.cache_write_per_mtok),
+                cache_write_1h=_flat(override.cache_write_1h_per_mtok),
+                output=_flat(override.output_per_mtok),
+                valid_from=override.valid_from,
+                valid_to=override.valid_to,
+            )
+        match = self._match(provider, model)
+        if match is None:
+            return None
+        gp_provider, info, _ = match
+        context = {"service_tier": tier} if tier else None
+        price = info.get_prices(at, context)  # type: ignore[arg-type]
+        prices = ModelPrices(
+            PriceSource.PRICES,
+            provider,
+            model,
+            f"{gp_provider.id}/{info.id}",
+            input=_rate(price.input_mtok),
+            cache_read=_rate(price.cache_read_mtok),
+            cache_write=_rate(price.cache_write_mtok),
+            cache_write_1h=_rate(price.cache_write_1h_mtok),
+            output=_rate(price.output_mtok),
+            notes=(info.price_comments,) if info.price_comments else (),
+        )
+        if prices.input is None and prices.output is None:
+            return None  # priced per request, image, second...: not a token price we can apply
+        return prices
+
+    def _prices_for(self, provider: str, model: str, tier: str | None, end_ns: int) -> ModelPrices | None:
+        match = None if self._overrides else self._match(provider, model)
+        per_minute = match is not None and match[2]
+        period = end_ns // _NS_PER_MINUTE if per_minute else end_ns // _NS_PER_DAY
+        key = (provider, model, tier, per_minute, period)
+        found = self._prices.get(key, _MISS)
+        if found is _MISS:
+            found = self._resolve(provider, model, tier, _utc(end_ns))
+            self._prices.put(key, found)
+        return found  # type: ignore[no-any-return]
+
+    def lookup(
+        self, provider: str, model: str, at: dt.datetime, service_tier: str | None = None
+    ) -> ModelPrices | None:
+        """The prices for ``model`` of ``provider`` valid at ``at`` (None: unpriced)."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        return self._resolve(provider, model, service_tier, at)
+
+    # -- pricing --------------------------------------------------------------------------------
+
+    def price(self, call: LlmCall) -> Cost:
+        """The exact cost of ``call`` (see the module doc for every rule)."""
+        if call.provider_cost_usd is not None:
+            return Cost(PriceSource.PROVIDER, total_override=call.provider_cost_usd)
+        usage = call.usage
+        if not call.usage_reported or usage.total == 0:
+            return Cost(PriceSource.PRICES) if call.outcome is Outcome.ERROR or call.usage_reported else UNPRICED
+        prices = None
+        for model in dict.fromkeys(m for m in (call.response_model, call.request_model) if m):
+            prices = self._prices_for(call.provider, model, call.service_tier, call.end_time_ns)
+            if prices is not None:
+                break
+        if prices is None:
+            return UNPRICED
+        return cost_of(call, prices)
+
+
+def cost_of(call: LlmCall, prices: ModelPrices) -> Cost:
+    """Apply ``prices`` to the call's disjoint usage; UNPRICED if some tokens have no price."""
+    usage = call.usage
+    total_input = usage.input + usage.cache_read + usage.cache_write
+    input_rate = prices.input
+    cache_read_rate = prices.cache_read or input_rate
+    cache_write_rate = prices.cache_write or input_rate
+    cache_1h_rate = prices.cache_write_1h or cache_write_rate
+    output_rate = prices.output
+    cache_1h = call.cache_write_1h
+    parts = (
+        (usage.input, input_rate),
+        (usage.cache_read, cache_read_rate),
+        (usage.cache_write - cache_1h, cache_write_rate),
+        (cache_1h, cache_1h_rate),
+        (usage.output, output_rate),
+        (usage.reasoning, output_rate),
+    )
+    amounts: list[Decimal] = []
+    for count, rate in parts:
+        if not count:
+            amounts.append(Decimal(0))
+        elif rate is None:
+            return UNPRICED
+        else:
+            amounts.append(Decimal(count) * rate.at(total_input) / MILLION)
+    input_cost, cache_read_cost, cache_write_5m, cache_write_1h, output_cost, reasoning_cost = amounts
+    return Cost(
+        prices.source,
+        input=input_cost,
+        cache_read=cache_read_cost,
+        cache_write=cache_write_5m + cache_write_1h,
+        output=output_cost,
+        reasoning=reasoning_cost,
+    )

@@ -1,0 +1,1 @@
+"""One module per attribute dialect: each offers ``claims(span) -> bool`` and ``read(span) -> Reading``."""

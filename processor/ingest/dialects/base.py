@@ -1,0 +1,133 @@
+"""What a dialect reader extracts from one span, before token accounting is normalised."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from genai_cost.processor.ingest.model import AttrValue
+from genai_cost.processor.ingest.values import first_count, first_text
+
+#: Operations that are provider calls (priced); others are never priced.
+INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+#: Operations whose spans sum their children's usage: never priced again.
+AGGREGATE_OPERATIONS = frozenset({"invoke_agent", "invoke_workflow", "create_agent"})
+#: Older names for inference operations (``llm.request.type`` and early semconv drafts).
+OPERATION_ALIASES = {
+    "completion": "text_completion",
+    "completions": "text_completion",
+    "embedding": "embeddings",
+    "chat_completion": "chat",
+    "generate": "generate_content",
+}
+
+_CLASS_REPR = re.compile(r"^<class '([^']+)'>$")
+
+
+class Role(Enum):
+    """What a span is to the processor."""
+
+    INFERENCE = "inference"  # one provider call: priced
+    AGGREGATE = "aggregate"  # agent/workflow/task span carrying summed usage: counted, never priced
+    CONTEXT = "context"  # carries attribution for its descendants only
+
+
+@dataclass(slots=True)
+class Reading:
+    """One span as a dialect reads it. Counts are as the span reports them (None = absent)."""
+
+    dialect: str
+    role: Role
+    operation: str = "chat"
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    response_id: str | None = None
+    input: int | None = None
+    output: int | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
+    reasoning: int | None = None
+    cache_write_1h: int = 0
+    input_includes_cache: bool = True  # semconv: input_tokens counts cache reads and writes
+    output_includes_reasoning: bool = True  # output_tokens counts reasoning tokens
+    output_overcount: int = 0  # a known peer bug's excess output tokens (see traceloop)
+    provider_cost_usd: Decimal | None = None
+    service_tier: str | None = None
+
+    @property
+    def has_usage(self) -> bool:
+        return self.input is not None or self.output is not None
+
+
+# Semantic-convention usage keys, newest first, then the deprecated and peer spellings.
+INPUT_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+OUTPUT_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
+CACHE_WRITE_KEYS = (
+    "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
+SERVICE_TIER_KEYS = (
+    "openai.response.service_tier",
+    "gen_ai.openai.response.service_tier",
+    "openai.request.service_tier",
+    "gen_ai.openai.request.service_tier",
+)
+
+
+def semconv_operation(attrs: Mapping[str, AttrValue]) -> str | None:
+    """``gen_ai.operation.name`` (else the older ``llm.request.type``), mapped to current names."""
+    raw = first_text(attrs, "gen_ai.operation.name", "llm.request.type")
+    if raw is None:
+        return None
+    raw = raw.lower()
+    return OPERATION_ALIASES.get(raw, raw)
+
+
+def role_for(operation: str | None, has_usage: bool) -> Role:
+    """Inference operations are calls; aggregates and unnamed operations with usage are not re-priced."""
+    if operation in INFERENCE_OPERATIONS:
+        return Role.INFERENCE
+    if operation is None:
+        # Older spans name no operation; a span with usage and no operation is an LLM call.
+        return Role.INFERENCE if has_usage else Role.CONTEXT
+    return Role.AGGREGATE if has_usage and operation in AGGREGATE_OPERATIONS else Role.CONTEXT
+
+
+def read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
+    """The semantic-convention fields (current and deprecated names) shared by most dialects."""
+    input_tokens = first_count(attrs, *INPUT_KEYS)
+    output_tokens = first_count(attrs, *OUTPUT_KEYS)
+    operation = semconv_operation(attrs)
+    role = role_for(operation, input_tokens is not None or output_tokens is not None)
+    if role is Role.CONTEXT:
+        return Reading(dialect, role)
+    return Reading(
+        dialect,
+        role,
+        operation=operation or "chat",
+        provider=first_text(attrs, "gen_ai.provider.name", "gen_ai.system"),
+        request_model=first_text(attrs, "gen_ai.request.model"),
+        response_model=first_text(attrs, "gen_ai.response.model"),
+        response_id=first_text(attrs, "gen_ai.response.id"),
+        input=input_tokens,
+        output=output_tokens,
+        cache_read=first_count(attrs, *CACHE_READ_KEYS),
+        cache_write=first_count(attrs, *CACHE_WRITE_KEYS),
+        reasoning=first_count(attrs, *REASONING_KEYS),
+        service_tier=first_text(attrs, *SERVICE_TIER_KEYS),
+    )
+
+
+def error_type(raw: str | None) -> str | None:
+    """``error.type``, with the class repr some peers record (``<class 'openai.RateLimitError'>``) unwrapped."""
+    if raw is None:
+        return None
+    match = _CLASS_REPR.match(raw)
+    return match.group(1) if match else raw

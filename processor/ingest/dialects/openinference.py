@@ -1,0 +1,76 @@
+"""OpenInference (Arize): ``openinference.span.kind`` = LLM | EMBEDDING are calls; AGENT, CHAIN, TOOL
+and the other kinds are framework spans, never priced.
+
+Names: ``llm.token_count.prompt`` (includes cache reads and writes, for OpenAI and Anthropic alike),
+``llm.token_count.completion`` (includes reasoning), ``llm.token_count.prompt_details.cache_read`` /
+``cache_write``, ``llm.token_count.completion_details.reasoning``; model ``llm.model_name`` (the
+response model), ``llm.request.model_name`` or the ``model`` of ``llm.invocation_parameters`` (JSON);
+embeddings ``embedding.model_name``; provider ``llm.provider``, else ``llm.system``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from genai_cost.processor.ingest.dialects.base import Reading, Role
+from genai_cost.processor.ingest.model import AttrValue, SpanView
+from genai_cost.processor.ingest.values import first_count, first_text, text
+
+NAME = "openinference"
+KIND = "openinference.span.kind"
+_OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
+
+PROMPT = "llm.token_count.prompt"
+COMPLETION = "llm.token_count.completion"
+CACHE_READ = "llm.token_count.prompt_details.cache_read"
+CACHE_WRITE = "llm.token_count.prompt_details.cache_write"
+REASONING = "llm.token_count.completion_details.reasoning"
+
+
+def claims(span: SpanView) -> bool:
+    return KIND in span.attributes
+
+
+def _invocation_model(attrs: dict[str, AttrValue], key: str) -> str | None:
+    """The ``model`` in an invocation-parameters JSON string (None when absent or not JSON)."""
+    raw = attrs.get(key)
+    if type(raw) is not str or '"model"' not in raw:
+        return None
+    try:
+        params = json.loads(raw)
+    except ValueError:
+        return None
+    model = params.get("model") if isinstance(params, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
+def read(span: SpanView) -> Reading:
+    attrs = span.attributes
+    kind = (text(attrs, KIND) or "").upper()
+    operation = _OPERATIONS.get(kind)
+    prompt = first_count(attrs, PROMPT)
+    completion = first_count(attrs, COMPLETION)
+    if operation is None:
+        has_usage = prompt is not None or completion is not None
+        return Reading(NAME, Role.AGGREGATE if has_usage else Role.CONTEXT)
+    if operation == "embeddings":
+        response_model = first_text(attrs, "embedding.model_name", "llm.model_name")
+        request_model = _invocation_model(attrs, "embedding.invocation_parameters")
+    else:
+        response_model = first_text(attrs, "llm.response.model_name", "llm.model_name")
+        request_model = first_text(attrs, "llm.request.model_name") or _invocation_model(
+            attrs, "llm.invocation_parameters"
+        )
+    return Reading(
+        NAME,
+        Role.INFERENCE,
+        operation=operation,
+        provider=first_text(attrs, "llm.provider", "llm.system"),
+        request_model=request_model,
+        response_model=response_model,
+        input=prompt,
+        output=completion,
+        cache_read=first_count(attrs, CACHE_READ),
+        cache_write=first_count(attrs, CACHE_WRITE),
+        reasoning=first_count(attrs, REASONING),
+    )

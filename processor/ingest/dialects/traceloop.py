@@ -1,0 +1,69 @@
+"""OpenLLMetry (traceloop): ``opentelemetry-instrumentation-openai`` / ``-anthropic`` and ``traceloop-sdk``.
+
+Semantic-convention names plus ``gen_ai.usage.reasoning_tokens``, ``cache_creation_input_tokens`` and
+``llm.usage.total_tokens``; Anthropic ``input_tokens`` includes cache reads and writes (12050).
+``traceloop.span.kind`` = workflow/task/agent/tool marks framework spans: never priced.
+
+Known bug corrected here: the Anthropic instrumentation's streaming path (0.62.x and before) adds
+``message_start``'s ``output_tokens`` (1 in Anthropic's API) to ``message_delta``'s cumulative count
+(301 for 300). It is recognised by ``gen_ai.is_streaming`` = true or, for the ``messages.stream()``
+helper which does not set it, by that path recording usage before ``gen_ai.response.model``.
+"""
+
+from __future__ import annotations
+
+from genai_cost.processor.ingest.dialects.base import Reading, Role, read_semconv
+from genai_cost.processor.ingest.model import SpanView
+
+NAME = "traceloop"
+_SPAN_KIND = "traceloop.span.kind"
+_FRAMEWORK_KINDS = frozenset({"workflow", "task", "agent", "tool"})
+_ANTHROPIC_SCOPE = "opentelemetry.instrumentation.anthropic"
+_OPENAI_SCOPE = "opentelemetry.instrumentation.openai.v1"
+_STREAM_BUG_VERSIONS = ((0, 0), (0, 62, 4))  # inclusive range verified against recorded spans
+
+
+def claims(span: SpanView) -> bool:
+    if span.scope_name in (_ANTHROPIC_SCOPE, _OPENAI_SCOPE):
+        return True
+    attrs = span.attributes
+    return _SPAN_KIND in attrs or "llm.usage.total_tokens" in attrs or any(
+        key.startswith("traceloop.") for key in attrs
+    )
+
+
+def _version(raw: str) -> tuple[int, ...] | None:
+    parts: list[int] = []
+    for piece in raw.split("."):
+        if not piece.isdigit():
+            return None
+        parts.append(int(piece))
+    return tuple(parts) or None
+
+
+def _anthropic_stream_overcount(span: SpanView, reading: Reading) -> int:
+    """1 when the span comes from the streaming path with the message_start double count, else 0."""
+    if span.scope_name != _ANTHROPIC_SCOPE or not reading.output:
+        return 0
+    version = _version(span.scope_version)
+    low, high = _STREAM_BUG_VERSIONS
+    if version is None or not low <= version <= high:
+        return 0
+    attrs = span.attributes
+    if attrs.get("gen_ai.is_streaming") is True:
+        return 1
+    keys = list(attrs)
+    if "gen_ai.response.model" in attrs and "gen_ai.usage.output_tokens" in attrs:
+        return 1 if keys.index("gen_ai.usage.output_tokens") < keys.index("gen_ai.response.model") else 0
+    return 0
+
+
+def read(span: SpanView) -> Reading:
+    reading = read_semconv(span.attributes, NAME)
+    kind = span.attributes.get(_SPAN_KIND)
+    if kind in _FRAMEWORK_KINDS:
+        reading.role = Role.AGGREGATE if reading.has_usage else Role.CONTEXT
+        return reading
+    if reading.role is Role.INFERENCE:
+        reading.output_overcount = _anthropic_stream_overcount(span, reading)
+    return reading

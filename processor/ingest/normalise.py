@@ -1,0 +1,173 @@
+"""Candidate spans -> LlmCall records: pick the dialect, normalise token accounting, attribute.
+
+Token accounting (records.TokenUsage is disjoint): ``input`` = reported input minus cache reads and
+writes when the dialect counts them inside input; ``output`` = reported output minus reasoning.
+A span whose parts exceed its whole (cache > input, reasoning > output) is rejected, not guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from types import ModuleType
+
+from genai_cost.processor.domain import attribution
+from genai_cost.processor.domain.attribution import NOTHING, Attribution
+from genai_cost.processor.domain.records import LlmCall, Outcome, TokenUsage
+from genai_cost.processor.ingest.dialects import (
+    anthropic_sdk,
+    openinference,
+    openlit,
+    semconv,
+    traceloop,
+)
+from genai_cost.processor.ingest.dialects.base import Reading, Role, error_type
+from genai_cost.processor.ingest.model import (
+    INVALID_ID,
+    INVALID_TOKENS,
+    MISSING_MODEL,
+    DecodedBatch,
+    IngestOptions,
+    Rejection,
+    SpanView,
+)
+from genai_cost.processor.ingest.providers import normalise_provider
+from genai_cost.processor.ingest.values import InvalidSpan, text
+
+#: Most specific first; semconv claims everything left.
+DIALECTS: tuple[ModuleType, ...] = (openinference, anthropic_sdk, openlit, traceloop, semconv)
+_STATUS_ERROR = 2
+_MAX_ANCESTORS = 32
+
+
+def read_span(span: SpanView) -> Reading:
+    """The first dialect that claims the span reads it (raises InvalidSpan on bad values)."""
+    for dialect in DIALECTS:
+        if dialect.claims(span):
+            reading: Reading = dialect.read(span)
+            return reading
+    raise AssertionError("semconv claims every span")  # pragma: no cover
+
+
+def _usage(reading: Reading, span: SpanView) -> TokenUsage:
+    """Disjoint usage from the dialect's counts; InvalidSpan when parts exceed the whole."""
+    input_tokens = reading.input or 0
+    output = reading.output or 0
+    cache_read = reading.cache_read or 0
+    cache_write = reading.cache_write or 0
+    reasoning = reading.reasoning or 0
+    if reading.input_includes_cache:
+        cached = cache_read + cache_write
+        if cached > input_tokens:
+            raise InvalidSpan(
+                INVALID_TOKENS,
+                f"cache read {cache_read} + cache write {cache_write} tokens exceed input tokens "
+                f"{input_tokens} ({reading.dialect} counts cached tokens inside input)",
+            )
+        input_tokens -= cached
+    output -= min(reading.output_overcount, output)
+    if reading.output_includes_reasoning:
+        if reasoning > output:
+            raise InvalidSpan(
+                INVALID_TOKENS, f"reasoning tokens {reasoning} exceed output tokens {output}"
+            )
+        output -= reasoning
+    if reading.cache_write_1h > cache_write:
+        raise InvalidSpan(
+            INVALID_TOKENS,
+            f"1-hour cache write tokens {reading.cache_write_1h} exceed cache write tokens {cache_write}",
+        )
+    return TokenUsage(input_tokens, cache_read, cache_write, output, reasoning)
+
+
+class _Ancestry:
+    """Attribution inherited from ancestor spans of the same batch (agent spans, invoke_agent, ...)."""
+
+    def __init__(self, spans: Iterable[SpanView]) -> None:
+        self._spans = {span.span_id: span for span in spans if span.span_id}
+        self._own: dict[str, Attribution] = {}
+
+    def _attribution_of(self, span: SpanView) -> Attribution:
+        found = self._own.get(span.span_id)
+        if found is None:
+            found = self._own[span.span_id] = attribution.span_attribution(span.attributes)
+        return found
+
+    def resolve(self, span: SpanView) -> Attribution:
+        result = self._attribution_of(span)
+        parent_id = span.parent_span_id
+        depth = 0
+        while not result.complete and parent_id and depth < _MAX_ANCESTORS:
+            parent = self._spans.get(parent_id)
+            if parent is None or parent.trace_id != span.trace_id:
+                break
+            result = attribution.inherit(result, self._attribution_of(parent))
+            parent_id = parent.parent_span_id
+            depth += 1
+        return result
+
+
+def _call(
+    span: SpanView, reading: Reading, who: Attribution, options: IngestOptions, dialect_name: str
+) -> LlmCall:
+    if reading.request_model is None and reading.response_model is None:
+        raise InvalidSpan(MISSING_MODEL, f"{dialect_name} inference span names no model")
+    failed = span.status_code == _STATUS_ERROR
+    usage = _usage(reading, span) if reading.has_usage else TokenUsage()
+    service = attribution.service_name(span.resource)
+    cost: Decimal | None = reading.provider_cost_usd
+    return LlmCall(
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        parent_span_id=span.parent_span_id,
+        start_time_ns=span.start_time_ns,
+        end_time_ns=span.end_time_ns,
+        provider=normalise_provider(reading.provider),
+        operation=reading.operation,
+        request_model=reading.request_model,
+        response_model=reading.response_model,
+        response_id=reading.response_id,
+        agent=attribution.agent_or_service(who, service),
+        service=service,
+        session=who.session,
+        user=who.user,
+        tags=attribution.tags(span.attributes, span.resource, options.tag_attributes),
+        usage=usage,
+        usage_reported=reading.has_usage,
+        provider_cost_usd=cost,
+        outcome=Outcome.ERROR if failed else Outcome.OK,
+        error_type=error_type(text(span.attributes, "error.type")) if failed else None,
+        dialect=dialect_name,
+        cache_write_1h=reading.cache_write_1h,
+        service_tier=reading.service_tier,
+    )
+
+
+def build_batch(
+    spans: list[SpanView],
+    spans_received: int,
+    options: IngestOptions,
+    reader: Callable[[SpanView], Reading] = read_span,
+) -> DecodedBatch:
+    """Classify candidate spans and normalise the inference ones into calls."""
+    batch = DecodedBatch(spans_received=spans_received)
+    ancestry: _Ancestry | None = None
+    for span in spans:
+        try:
+            reading = reader(span)
+            if reading.role is Role.CONTEXT:
+                continue
+            if reading.role is Role.AGGREGATE:
+                batch.skipped_aggregate += 1
+                continue
+            if not span.ids_valid:
+                raise InvalidSpan(INVALID_ID, span.id_problem)
+            who = attribution.span_attribution(span.attributes)
+            if not who.complete and span.parent_span_id:
+                if ancestry is None:
+                    ancestry = _Ancestry(spans)
+                who = ancestry.resolve(span)
+            batch.calls.append(_call(span, reading, who or NOTHING, options, reading.dialect))
+        except InvalidSpan as bad:
+            batch.rejected.append(Rejection(bad.reason, span.trace_id, span.span_id, bad.message))
+    return batch

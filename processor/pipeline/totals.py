@@ -1,0 +1,127 @@
+"""The in-memory totals snapshot behind ``/metrics``: rebuilt from the ledger, updated per commit.
+
+Money is integer pico-USD here; it becomes a float only in the Prometheus collector.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from genai_cost.processor.domain.records import PriceSource
+from genai_cost.processor.pipeline.labels import DEFAULT_LABEL_VALUE_LIMIT, DEFAULT_OVERFLOW_VALUE, LabelCap
+from genai_cost.processor.pipeline.ports import LedgerEntry, TotalsRow
+
+SeriesKey = tuple[str, str, str, str]
+"""(agent, provider, model, operation), after the label cap."""
+
+TOKEN_TYPES = ("input", "cache_read", "cache_write", "output", "reasoning")
+"""Token types in the order of the ``tokens`` and ``cost`` arrays (``records.TokenType`` values)."""
+
+UNSPLIT = "unsplit"
+"""``token_type`` of cost a provider reported only as a total (not split by token type)."""
+
+
+@dataclass(slots=True)
+class SeriesTotals:
+    """Sums of one (agent, provider, model, operation) series."""
+
+    tokens: list[int]  # by TOKEN_TYPES
+    cost_pusd: list[int]  # by TOKEN_TYPES
+    unsplit_pusd: int
+    requests: dict[str, int]  # by outcome
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsSnapshot:
+    """A consistent copy for one scrape."""
+
+    series: dict[SeriesKey, SeriesTotals]
+    unpriced: dict[tuple[str, str], int]  # (provider, model) -> requests
+
+
+class Totals:
+    """Running totals per capped label set; ``add`` on the writer thread, ``snapshot`` anywhere."""
+
+    def __init__(
+        self, label_value_limit: int = DEFAULT_LABEL_VALUE_LIMIT, overflow_value: str = DEFAULT_OVERFLOW_VALUE
+    ) -> None:
+        self._caps = tuple(LabelCap(label_value_limit, overflow_value) for _ in range(4))
+        self._series: dict[SeriesKey, SeriesTotals] = {}
+        self._unpriced: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def _key(self, agent: str, provider: str, model: str, operation: str) -> SeriesKey:
+        caps = self._caps
+        return (caps[0](agent), caps[1](provider), caps[2](model), caps[3](operation))
+
+    def _series_for(self, key: SeriesKey) -> SeriesTotals:
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = SeriesTotals([0] * 5, [0] * 5, 0, {})
+        return series
+
+    def load(self, rows: Iterable[TotalsRow]) -> int:
+        """Add the ledger's sums (at start-up, before any commit); return the requests loaded."""
+        loaded = 0
+        with self._lock:
+            for row in rows:
+                key = self._key(row.agent, row.provider, row.model, row.operation)
+                series = self._series_for(key)
+                for i in range(5):
+                    series.tokens[i] += row.tokens[i]
+                    series.cost_pusd[i] += row.cost_pusd[i]
+                series.unsplit_pusd += row.cost_total_pusd - sum(row.cost_pusd)
+                series.requests[row.outcome] = series.requests.get(row.outcome, 0) + row.requests
+                if row.unpriced:
+                    pm = (key[1], key[2])
+                    self._unpriced[pm] = self._unpriced.get(pm, 0) + row.requests
+                loaded += row.requests
+        return loaded
+
+    def add(self, entries: Sequence[LedgerEntry]) -> None:
+        """Add newly committed calls (their pico-USD amounts were computed once, for the row)."""
+        unpriced = PriceSource.UNPRICED
+        with self._lock:
+            for entry in entries:
+                priced = entry.priced
+                call = priced.call
+                key = self._key(call.agent, call.provider, call.model, call.operation)
+                series = self._series.get(key) or self._series_for(key)
+                usage = call.usage
+                tokens = series.tokens
+                tokens[0] += usage.input
+                tokens[1] += usage.cache_read
+                tokens[2] += usage.cache_write
+                tokens[3] += usage.output
+                tokens[4] += usage.reasoning
+                split = entry.pusd
+                cost = series.cost_pusd
+                cost[0] += split[0]
+                cost[1] += split[1]
+                cost[2] += split[2]
+                cost[3] += split[3]
+                cost[4] += split[4]
+                if priced.cost.total_override is not None:
+                    series.unsplit_pusd += entry.total_pusd - sum(split)
+                requests = series.requests
+                outcome = call.outcome
+                requests[outcome] = requests.get(outcome, 0) + 1
+                if priced.cost.source is unpriced:
+                    pm = (key[1], key[2])
+                    self._unpriced[pm] = self._unpriced.get(pm, 0) + 1
+
+    def snapshot(self) -> TotalsSnapshot:
+        """A copy that later commits do not change (cheap: a few hundred series)."""
+        with self._lock:
+            series = {
+                key: SeriesTotals(list(s.tokens), list(s.cost_pusd), s.unsplit_pusd, dict(s.requests))
+                for key, s in self._series.items()
+            }
+            return TotalsSnapshot(series, dict(self._unpriced))
+
+    @property
+    def overflowed_values(self) -> int:
+        """Label values reported as the overflow value so far."""
+        return sum(cap.overflowed for cap in self._caps)
