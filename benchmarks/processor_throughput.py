@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -37,7 +38,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 BATCH_SPANS = 512
 TRACE_MARK = b"\xa5\x5a\xc3\x3c\x96\x69\x0f\xf0"  # first 8 bytes of every template trace id
-RESPONSE_MARK = "RSPMARK0"  # 8 chars in every template response id
+RESPONSE_MARK = "RSPMARK0"  # first 8 of the 24 id characters of every template response id
+TRACES_PER_BATCH = 32
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=67108864"
 
 
@@ -57,7 +59,7 @@ def _llm_attributes(i: int, rng: random.Random) -> list[KeyValue]:
         _kv("gen_ai.provider.name", provider),
         _kv("gen_ai.request.model", model),
         _kv("gen_ai.response.model", model),
-        _kv("gen_ai.response.id", f"resp-{RESPONSE_MARK}-{i:06d}"),
+        _kv("gen_ai.response.id", f"chatcmpl-{RESPONSE_MARK}{i:016d}"),
         _kv("gen_ai.usage.input_tokens", rng.randint(50, 5000)),
         _kv("gen_ai.usage.output_tokens", rng.randint(10, 800)),
         _kv("gen_ai.usage.cache_read.input_tokens", rng.choice([0, 0, 32, 128])),
@@ -102,7 +104,7 @@ def build_template(llm_fraction: float, seed: int = 7) -> bytes:
     llm_every = round(1 / llm_fraction) if llm_fraction < 1 else 1
     for i in range(BATCH_SPANS):
         span = scope_spans.spans.add()
-        span.trace_id = TRACE_MARK + (i // 16).to_bytes(8, "big")  # 32 traces of 16 spans
+        span.trace_id = TRACE_MARK + (i % TRACES_PER_BATCH).to_bytes(8, "big")  # 32 traces, interleaved
         span.span_id = (i + 1).to_bytes(8, "big")
         span.start_time_unix_nano = 1_750_000_000_000_000_000 + i * 1_000_000
         span.end_time_unix_nano = span.start_time_unix_nano + 250_000_000
@@ -119,10 +121,33 @@ def build_template(llm_fraction: float, seed: int = 7) -> bytes:
     return payload
 
 
-def fresh(template: bytes, n: int) -> bytes:
-    """The template with batch-unique trace ids and response ids (same length, still valid protobuf)."""
-    tag = n.to_bytes(8, "big")
-    return template.replace(TRACE_MARK, tag).replace(RESPONSE_MARK.encode(), f"{n:08x}".encode())
+@dataclass(frozen=True)
+class Template:
+    """A serialized request and where its trace ids and response ids sit (for fresh copies)."""
+
+    payload: bytes
+    traces: list[list[int]]  # per trace: offsets of its 16-byte id in each span
+    responses: list[int]  # offsets of the 24 random characters of each response id
+
+    @classmethod
+    def of(cls, payload: bytes) -> Template:
+        traces = []
+        for t in range(TRACES_PER_BATCH):
+            needle = TRACE_MARK + t.to_bytes(8, "big")
+            traces.append([m.start() for m in re.finditer(re.escape(needle), payload)])
+        responses = [m.start() for m in re.finditer(RESPONSE_MARK.encode(), payload)]
+        return cls(payload, traces, responses)
+
+    def fresh(self, rng: random.Random) -> bytes:
+        """A copy with random trace ids (per trace) and random response ids, like real traffic."""
+        buf = bytearray(self.payload)
+        for offsets in self.traces:
+            trace_id = rng.randbytes(16)
+            for offset in offsets:
+                buf[offset : offset + 16] = trace_id
+        for offset in self.responses:
+            buf[offset : offset + 24] = rng.randbytes(12).hex().encode()
+        return bytes(buf)
 
 
 # -- servers --------------------------------------------------------------------------------------
@@ -211,46 +236,71 @@ def start_processor(ledger: Path, env: dict[str, str], synchronous: str) -> tupl
 # -- clients --------------------------------------------------------------------------------------
 
 
-def _client(port: int, template: bytes, first: int, batches: int, result: mp.Queue) -> None:  # type: ignore[type-arg]
+def _client(
+    port: int,
+    template: Template,
+    seed: int,
+    batches: int,
+    repeat: int,
+    ready: mp.Queue,  # type: ignore[type-arg]
+    go: Any,
+    result: mp.Queue,  # type: ignore[type-arg]
+) -> None:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)])
     export = channel.unary_unary(METHOD)
-    payloads = [fresh(template, first + i) for i in range(batches)]
+    rng = random.Random(seed)
+    payloads = [template.fresh(rng) for _ in range(batches)]
+    ready.put(1)
+    go.wait()
     errors = 0
-    for payload in payloads:
-        try:
-            export(payload, timeout=60)
-        except grpc.RpcError as exc:
-            errors += 1
-            if errors == 1:
-                print(f"  client error: {exc.code()} {exc.details()}", file=sys.stderr)
+    for _ in range(repeat):
+        for payload in payloads:
+            try:
+                export(payload, timeout=60)
+            except grpc.RpcError as exc:
+                errors += 1
+                if errors == 1:
+                    print(f"  client error: {exc.code()} {exc.details()}", file=sys.stderr)
     channel.close()
     result.put(errors)
 
 
-_next_batch = 1
+_seeds = iter(range(1, 1_000_000))
 
 
-def drive(server: Server, template: bytes, clients: int, batches_per_client: int) -> tuple[float, float, int]:
-    """Send the batches from ``clients`` processes; returns (server CPU s, wall s, failed exports)."""
-    global _next_batch
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    procs = []
-    for _ in range(clients):
-        procs.append(
-            mp.Process(target=_client, args=(server.grpc_port, template, _next_batch, batches_per_client, queue))
+def drive(
+    server: Server, template: Template, clients: int, batches: int, repeat: int = 1
+) -> tuple[float, float, int, int]:
+    """Send ``batches`` fresh batches (``repeat`` times) from each of ``clients`` processes.
+
+    The clients build their payloads first and wait for a start signal, so the server's CPU time
+    covers the sending only. Returns (spans sent, server CPU s, wall s, failed exports).
+    """
+    ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    result: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    go = mp.Event()
+    procs = [
+        mp.Process(
+            target=_client,
+            args=(server.grpc_port, template, next(_seeds), batches, repeat, ready, go, result),
         )
-        _next_batch += batches_per_client
-    cpu0 = server.cpu_seconds()
-    wall0 = time.perf_counter()
+        for _ in range(clients)
+    ]
     for p in procs:
         p.start()
-    errors = sum(queue.get() for _ in procs)
+    for _ in procs:
+        ready.get()
+    cpu0 = server.cpu_seconds()
+    wall0 = time.perf_counter()
+    go.set()
+    errors = sum(result.get() for _ in procs)
+    cpu, wall = server.cpu_seconds() - cpu0, time.perf_counter() - wall0
     for p in procs:
         p.join()
-    return server.cpu_seconds() - cpu0, time.perf_counter() - wall0, errors
+    return clients * batches * repeat * BATCH_SPANS, cpu, wall, errors
 
 
-def warm_up(server: Server, template: bytes) -> None:
+def warm_up(server: Server, template: Template) -> None:
     drive(server, template, 1, 4)
 
 
@@ -305,7 +355,7 @@ def main() -> None:
     parser.add_argument("--skip-tunables", action="store_true")
     args = parser.parse_args()
 
-    workloads = {"mixed (20% LLM)": build_template(0.2), "100% LLM": build_template(1.0)}
+    workloads = {"mixed (20% LLM)": Template.of(build_template(0.2)), "100% LLM": Template.of(build_template(1.0))}
     base_env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "MALLOC_ARENA_MAX")}
     variants = [("default malloc", base_env)]
     if not args.skip_tunables:
@@ -316,16 +366,15 @@ def main() -> None:
         for variant, env in variants:
             print(f"\n== {variant}")
             baseline = start_baseline(env)
-            ledger = Path(tmp) / f"ledger-{len(variant)}.sqlite3"
+            ledger = Path(tmp) / f"ledger-{variants.index((variant, env))}.sqlite3"
             processor, _ = start_processor(ledger, env, args.synchronous)
             try:
                 for name, template in workloads.items():
                     warm_up(baseline, template)
                     warm_up(processor, template)
-                    spans = args.clients * args.batches * BATCH_SPANS
-                    cpu_a, wall_a, err_a = drive(baseline, template, args.clients, args.batches)
-                    cpu_b, wall_b, err_b = drive(processor, template, args.clients, args.batches)
-                    rate_a, rate_b = spans / cpu_a, spans / cpu_b
+                    spans_a, cpu_a, wall_a, err_a = drive(baseline, template, args.clients, args.batches, 10)
+                    spans_b, cpu_b, wall_b, err_b = drive(processor, template, args.clients, args.batches)
+                    rate_a, rate_b = spans_a / cpu_a, spans_b / cpu_b
                     print(f"{name:16s} (a) parse-only {rate_a:10,.0f} spans/CPU-s ({wall_a:5.1f}s wall, {err_a} errors)"
                           f" | (b) genai-cost {rate_b:10,.0f} spans/CPU-s ({wall_b:5.1f}s wall, {err_b} errors)"
                           f" | b/a {rate_b / rate_a:.2f}")  # fmt: skip
@@ -348,8 +397,7 @@ def main() -> None:
                 print(f"serve start-up (totals rebuilt from the ledger): {startup:.2f}s")
                 template = workloads["100% LLM"]
                 warm_up(processor, template)
-                spans = args.clients * args.batches * BATCH_SPANS
-                cpu_b, wall_b, err_b = drive(processor, template, args.clients, args.batches)
+                spans, cpu_b, wall_b, err_b = drive(processor, template, args.clients, args.batches)
                 print(f"100% LLM ingest: {spans / cpu_b:,.0f} spans/CPU-s ({wall_b:.1f}s wall, {err_b} errors)")
                 print(f"peak RSS {processor.peak_rss_mib():.0f} MiB")
             finally:

@@ -10,6 +10,8 @@ extensions and the ledger close, the HTTP server stops last.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import logging
 import os
@@ -17,7 +19,7 @@ import pkgutil
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -87,13 +89,24 @@ def build_pricer(config: Config) -> PricerLike:
             raise ConfigError(f"pricing.overrides_file: cannot read {str(path)!r}: {exc.strerror or exc}") from exc
         except OverridesError as exc:
             raise ConfigError(f"pricing.overrides_file {str(path)!r}: {exc}") from exc
-    return Pricer(overrides)  # type: ignore[no-any-return]
+    return Pricer(overrides)
 
 
 def build_ingest_options(config: Config) -> Any:
     from genai_cost.processor.ingest import IngestOptions
 
     return IngestOptions(tag_attributes=dict(config.tag_attributes))
+
+
+@contextlib.contextmanager
+def _listening(setting: str, host: str, port: int) -> Iterator[None]:
+    """Turn a bind failure into an error naming the setting and the address."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        field = "port" if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.EADDRINUSE else "host"
+        raise ConfigError(f"{setting}.{field}: cannot listen on {host}:{port}: {reason}") from exc
 
 
 class App:
@@ -170,7 +183,8 @@ class App:
         self.routes.add("GET", "/healthz", self._healthz)
         self.routes.add("GET", "/readyz", self._readyz)
         self.routes.add("GET", "/metrics", self._metrics)
-        self._http = HttpServer(cfg.http.host, cfg.http.port, self.routes, name="http")
+        with _listening("http", cfg.http.host, cfg.http.port):
+            self._http = HttpServer(cfg.http.host, cfg.http.port, self.routes, name="http")
         self._http.start()
 
         self.ledger = self._ledger_factory(cfg)
@@ -205,16 +219,18 @@ class App:
         if cfg.otlp_http_enabled:
             otlp_routes = Routes()
             OtlpHttpReceiver(service, cfg.max_request_bytes).register(otlp_routes)
-            self._otlp_http = HttpServer(cfg.otlp_http.host, cfg.otlp_http.port, otlp_routes, name="otlp-http")
+            with _listening("otlp.http", cfg.otlp_http.host, cfg.otlp_http.port):
+                self._otlp_http = HttpServer(cfg.otlp_http.host, cfg.otlp_http.port, otlp_routes, name="otlp-http")
             self._otlp_http.start()
         if cfg.grpc_enabled:
-            self._grpc = OtlpGrpcReceiver(
-                service,
-                cfg.grpc.host,
-                cfg.grpc.port,
-                workers=cfg.grpc_workers,
-                max_request_bytes=cfg.max_request_bytes,
-            )
+            with _listening("otlp.grpc", cfg.grpc.host, cfg.grpc.port):
+                self._grpc = OtlpGrpcReceiver(
+                    service,
+                    cfg.grpc.host,
+                    cfg.grpc.port,
+                    workers=cfg.grpc_workers,
+                    max_request_bytes=cfg.max_request_bytes,
+                )
             self._grpc.start()
         self.ready.set()
         logger.info("genai-cost ready: %s", self.endpoints())

@@ -138,12 +138,12 @@ def _tag_attributes(value: object) -> dict[str, str]:
     else:
         raise ValueError(f"{value!r} is not a list or mapping of attribute names")
     out: dict[str, str] = {}
-    for key, label in pairs:
-        if not isinstance(key, str) or not key.strip():
-            raise ValueError(f"{key!r} is not an attribute name")
-        if not isinstance(label, str) or not label.strip():
-            raise ValueError(f"{label!r} is not a tag label name (for attribute {key!r})")
-        out[key.strip()] = label.strip()
+    for raw_key, raw_label in pairs:
+        if not isinstance(raw_key, str) or not raw_key.strip():
+            raise ValueError(f"{raw_key!r} is not an attribute name")
+        if not isinstance(raw_label, str) or not raw_label.strip():
+            raise ValueError(f"{raw_label!r} is not a tag label name (for attribute {raw_key!r})")
+        out[raw_key.strip()] = raw_label.strip()
     return out
 
 

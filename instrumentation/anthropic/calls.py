@@ -17,6 +17,7 @@ from genai_cost.instrumentation.core.guard import guarded
 
 MESSAGES_PATH: Final = "/v1/messages"
 _MESSAGES_QUERY: Final = MESSAGES_PATH + "?"  # the beta API posts to /v1/messages?beta=true
+_NO_REFUSAL: enforcement.BudgetExceededError | None = None
 
 
 def messages_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -102,7 +103,7 @@ class MessagesCall:
         return cls(span, provider, request_model, capture)
 
     # -- around the request ---------------------------------------------------------------------
-    @guarded(None)
+    @guarded(_NO_REFUSAL)
     def check_budget(self) -> enforcement.BudgetExceededError | None:
         """Ask budget enforcement; a refusal is recorded on the span, which ends, and returned."""
         try:
@@ -133,15 +134,16 @@ class MessagesCall:
     def record_message(self, message: Any) -> None:
         """Record a complete message (model or decoded JSON) and end the span (whatever happens)."""
         try:
-            set_response(self.span, message)
+            attrs = response_attributes(message)
             usage = field(message, "usage")
             if usage is not None:
-                self.span.set_attributes(Usage.of(usage).attributes())
+                attrs.update(Usage.of(usage).attributes())
             else:
-                self.span.set_attribute(semconv.USAGE_UNAVAILABLE, True)
+                attrs[semconv.USAGE_UNAVAILABLE] = True
             if self.capture:
                 output = content.output_messages(field(message, "content"), field(message, "stop_reason"))
-                self.span.set_attribute(semconv.OUTPUT_MESSAGES, output)
+                attrs[semconv.OUTPUT_MESSAGES] = output
+            self.span.set_attributes(attrs)
             self.span.set_status(Status(StatusCode.OK))
         finally:
             self.span.end()
@@ -169,12 +171,14 @@ class MessagesCall:
         self.span.end()
 
 
-def set_response(span: Span, message: Any) -> None:
-    """``gen_ai.response.id``/``model``/``finish_reasons`` from a message or a ``message_start``."""
+def response_attributes(message: Any) -> dict[str, AttributeValue]:
+    """``gen_ai.response.id``/``model``/``finish_reasons`` of a message or a ``message_start``'s message."""
+    attrs: dict[str, AttributeValue] = {}
     for key, name in ((semconv.RESPONSE_ID, "id"), (semconv.RESPONSE_MODEL, "model")):
         value = field(message, name)
         if isinstance(value, str):
-            span.set_attribute(key, value)
+            attrs[key] = value
     stop = field(message, "stop_reason")
     if isinstance(stop, str):
-        span.set_attribute(semconv.RESPONSE_FINISH_REASONS, (stop,))
+        attrs[semconv.RESPONSE_FINISH_REASONS] = (stop,)
+    return attrs

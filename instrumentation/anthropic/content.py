@@ -25,11 +25,18 @@ def _part(block: Any) -> dict[str, Any]:
     if kind == "text":
         return {"type": "text", "content": field(block, "text")}
     if kind in ("tool_use", "server_tool_use"):
-        return {"type": "tool_call", "id": field(block, "id"), "name": field(block, "name"),
-                "arguments": _plain(field(block, "input"))}
+        return {
+            "type": "tool_call",
+            "id": field(block, "id"),
+            "name": field(block, "name"),
+            "arguments": _plain(field(block, "input")),
+        }
     if kind == "tool_result":
-        return {"type": "tool_call_response", "id": field(block, "tool_use_id"),
-                "response": _plain(field(block, "content"))}
+        return {
+            "type": "tool_call_response",
+            "id": field(block, "tool_use_id"),
+            "response": _plain(field(block, "content")),
+        }
     if kind == "thinking":
         return {"type": "reasoning", "content": field(block, "thinking")}
     return {"type": str(kind)}

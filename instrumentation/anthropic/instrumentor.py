@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -11,7 +12,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from genai_cost.instrumentation.anthropic import wrappers
+from genai_cost.instrumentation.anthropic import legacy_helper, wrappers
 from genai_cost.instrumentation.anthropic.package import _instruments
 from genai_cost.instrumentation.anthropic.sdk_spans import SdkSpanSwitch
 
@@ -65,11 +66,25 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 self._wrapped.append((cls, "request"))
             except Exception:
                 _logger.warning("genai-cost: could not wrap anthropic %s.request", class_name, exc_info=True)
+        self._wrap_legacy_helper()
         if self._wrapped:
             try:
                 self._sdk_spans.install()
             except Exception:
                 _logger.warning("genai-cost: could not turn anthropic's own spans off", exc_info=True)
+
+    def _wrap_legacy_helper(self) -> None:
+        """Older SDKs: the ``.stream()`` helper rebuilds its stream; hand it to our proxy (probed)."""
+        try:
+            module = importlib.import_module(legacy_helper.MODULE)
+            for name in legacy_helper.CLASSES:
+                cls = getattr(module, name, None)
+                if isinstance(cls, type) and legacy_helper.needs_shim(cls):
+                    wrap_function_wrapper(legacy_helper.MODULE, f"{name}.__init__", legacy_helper.init_wrapper)
+                    self._wrapped.append((cls, "__init__"))
+                    legacy_helper.installed = True
+        except Exception:
+            _logger.warning("genai-cost: could not wrap the anthropic stream helper", exc_info=True)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         while self._wrapped:
@@ -78,6 +93,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 unwrap(cls, name)
             except Exception:
                 _logger.warning("genai-cost: could not unwrap anthropic %s.%s", cls.__name__, name, exc_info=True)
+        legacy_helper.installed = False
         try:
             self._sdk_spans.uninstall()
         except Exception:

@@ -15,10 +15,16 @@ def _platform_bases() -> tuple[tuple[type[Any], str], ...]:
     """The SDK's Bedrock and Vertex client base classes that this version has (probed)."""
     found: list[tuple[type[Any], str]] = []
     for module, names, provider in (
-        ("anthropic.lib.bedrock._client", ("BaseBedrockClient", "AnthropicBedrock", "AsyncAnthropicBedrock"),
-         AWS_BEDROCK),
-        ("anthropic.lib.vertex._client", ("BaseVertexClient", "AnthropicVertex", "AsyncAnthropicVertex"),
-         GCP_VERTEX_AI),
+        (
+            "anthropic.lib.bedrock._client",
+            ("BaseBedrockClient", "AnthropicBedrock", "AsyncAnthropicBedrock"),
+            AWS_BEDROCK,
+        ),
+        (
+            "anthropic.lib.vertex._client",
+            ("BaseVertexClient", "AnthropicVertex", "AsyncAnthropicVertex"),
+            GCP_VERTEX_AI,
+        ),
     ):
         try:
             mod = __import__(module, fromlist=["_"])

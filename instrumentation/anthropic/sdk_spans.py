@@ -55,8 +55,9 @@ class SdkSpanSwitch:
                 return None
             return fget(client)
 
-        BaseClient._tracer = property(_tracer, doc=original.__doc__)  # type: ignore[attr-defined]
-        self._owner, self._original = BaseClient, original
+        owner: Any = BaseClient
+        owner._tracer = property(_tracer, doc=original.__doc__)
+        self._owner, self._original = owner, original
         return True
 
     def uninstall(self) -> None:

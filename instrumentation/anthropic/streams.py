@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry.trace import Status, StatusCode
 
 from genai_cost.instrumentation.anthropic import content
-from genai_cost.instrumentation.anthropic.calls import MessagesCall, error_type, set_response
+from genai_cost.instrumentation.anthropic.calls import MessagesCall, error_type, response_attributes
 from genai_cost.instrumentation.anthropic.usage import Usage, field
 from genai_cost.instrumentation.core import semconv, spans
 from genai_cost.instrumentation.core.stream_proxy import StreamProxy
@@ -31,6 +31,7 @@ class MessageEventStream(StreamProxy):
         self._self_final = False  # a message_delta with usage arrived
         self._self_stop_reason: str | None = None
         self._self_content: content.StreamedContent | None = content.StreamedContent() if call.capture else None
+        self._self_response: dict[str, Any] = {}
 
     def _process_chunk(self, chunk: Any) -> bool:
         kind = chunk.type
@@ -47,23 +48,25 @@ class MessageEventStream(StreamProxy):
         elif kind == "message_start":
             message = chunk.message
             self._self_usage = Usage.of(message.usage)
-            set_response(self._self_call.span, message)
+            self._self_response = response_attributes(message)
         elif self._self_content is not None and kind in ("content_block_start", "content_block_delta"):
             self._self_content.add(chunk, kind)
         return True
 
     def _record(self) -> None:
-        span = self._self_call.span
+        attrs = dict(self._self_response)
         usage = self._self_usage
         if usage is not None:
-            span.set_attributes(usage.attributes(with_output=self._self_final))
+            attrs.update(usage.attributes(with_output=self._self_final))
         if not self._self_final:
-            span.set_attribute(semconv.USAGE_UNAVAILABLE, True)
+            attrs[semconv.USAGE_UNAVAILABLE] = True
         if self._self_stop_reason is not None:
-            span.set_attribute(semconv.RESPONSE_FINISH_REASONS, (self._self_stop_reason,))
+            attrs[semconv.RESPONSE_FINISH_REASONS] = (self._self_stop_reason,)
         if self._self_content is not None:
-            output = content.output_messages(self._self_content.blocks(), self._self_stop_reason)
-            span.set_attribute(semconv.OUTPUT_MESSAGES, output)
+            attrs[semconv.OUTPUT_MESSAGES] = content.output_messages(
+                self._self_content.blocks(), self._self_stop_reason
+            )
+        self._self_call.span.set_attributes(attrs)
 
     def _on_stream_end(self) -> None:
         span = self._self_call.span

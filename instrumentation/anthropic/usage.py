@@ -26,15 +26,17 @@ SERVICE_TIER: Final = "anthropic.response.service_tier"
 SPEED: Final = "anthropic.usage.speed"
 INFERENCE_GEO: Final = "anthropic.usage.inference_geo"
 SERVER_TOOL_USE_PREFIX: Final = "anthropic.usage.server_tool_use."
+_MISSING: Final = object()
 
 
 def field(obj: Any, name: str) -> Any:
     """``obj.name`` for SDK models, ``obj[name]`` for decoded JSON; ``None`` when absent."""
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # decoded JSON
         return obj.get(name)
-    return getattr(obj, name, None)
+    value = getattr(obj, name, _MISSING)  # SDK models (and None)
+    if value is not _MISSING:
+        return value
+    return obj.get(name) if isinstance(obj, Mapping) else None
 
 
 def _int(value: Any) -> int | None:

@@ -21,7 +21,7 @@ from typing import Any
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Tracer
 
-from genai_cost.instrumentation.anthropic import sdk_spans
+from genai_cost.instrumentation.anthropic import legacy_helper, sdk_spans
 from genai_cost.instrumentation.anthropic.calls import MessagesCall, messages_request
 from genai_cost.instrumentation.anthropic.streams import MessageEventStream
 from genai_cost.instrumentation.core.guard import run_guarded
@@ -41,7 +41,10 @@ def _finish(call: MessagesCall, result: Any, stream: bool) -> Any:
         call.record_raw(result)
         return result
     if stream:
-        return MessageEventStream(result, call)
+        proxy = MessageEventStream(result, call)
+        if legacy_helper.installed:
+            legacy_helper.remember(proxy)
+        return proxy
     call.record_message(result)
     return result
 

@@ -64,7 +64,11 @@ def chat_input(messages: Any) -> list[Message]:
         role = _field(message, "role")
         if role == "tool":
             parts: list[Part] = [
-                {"type": "tool_call_response", "id": _field(message, "tool_call_id"), "response": _field(message, "content")}
+                {
+                    "type": "tool_call_response",
+                    "id": _field(message, "tool_call_id"),
+                    "response": _field(message, "content"),
+                }
             ]
         else:
             parts = _text_parts(_field(message, "content")) + _tool_calls(_field(message, "tool_calls"))

@@ -24,17 +24,22 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _detail(details: Any, key: str) -> int | None:
+    """A ``*_details`` count; older SDKs keep details they do not model as plain dicts."""
+    if details is None:
+        return None
+    if isinstance(details, dict):
+        return _int(details.get(key))
+    return _int(getattr(details, key, None))
+
+
 def chat_usage(usage: Any) -> Attributes:
     """``CompletionUsage`` -> token attributes (``prompt_tokens`` already includes cached tokens)."""
-    prompt_details = getattr(usage, "prompt_tokens_details", None)
-    cached = _int(getattr(prompt_details, "cached_tokens", None)) if prompt_details is not None else None
+    cached = _detail(getattr(usage, "prompt_tokens_details", None), "cached_tokens")
     if cached is None:
         # DeepSeek reports its cache hits beside prompt_tokens (hit + miss = prompt_tokens).
         cached = _int(getattr(usage, "prompt_cache_hit_tokens", None))
-    completion_details = getattr(usage, "completion_tokens_details", None)
-    reasoning = (
-        _int(getattr(completion_details, "reasoning_tokens", None)) if completion_details is not None else None
-    )
+    reasoning = _detail(getattr(usage, "completion_tokens_details", None), "reasoning_tokens")
     return usage_attributes(
         input_tokens=_int(getattr(usage, "prompt_tokens", None)),
         output_tokens=_int(getattr(usage, "completion_tokens", None)),
@@ -45,13 +50,11 @@ def chat_usage(usage: Any) -> Attributes:
 
 def responses_usage(usage: Any) -> Attributes:
     """``ResponseUsage`` -> token attributes (``input_tokens`` already includes cached tokens)."""
-    input_details = getattr(usage, "input_tokens_details", None)
-    output_details = getattr(usage, "output_tokens_details", None)
     return usage_attributes(
         input_tokens=_int(getattr(usage, "input_tokens", None)),
         output_tokens=_int(getattr(usage, "output_tokens", None)),
-        cache_read=_int(getattr(input_details, "cached_tokens", None)) if input_details is not None else None,
-        reasoning=_int(getattr(output_details, "reasoning_tokens", None)) if output_details is not None else None,
+        cache_read=_detail(getattr(usage, "input_tokens_details", None), "cached_tokens"),
+        reasoning=_detail(getattr(usage, "output_tokens_details", None), "reasoning_tokens"),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
@@ -34,12 +34,17 @@ class SdkTypes:
     not_given: tuple[type, ...]  # NotGiven, Omit sentinels
 
 
-@guarded(None)
+_NO_CALL: CallSpan | None = None
+_NO_REFUSAL: enforcement.BudgetExceededError | None = None
+_NO_TOKEN: object | None = None
+
+
+@guarded(_NO_CALL)
 def _start(tracer: Tracer, op: Operation, instance: Any, kwargs: dict[str, Any], types: SdkTypes) -> CallSpan | None:
     return start_call(tracer, op, instance, kwargs, types.not_given)
 
 
-@guarded(None)
+@guarded(_NO_REFUSAL)
 def _check_budget(call: CallSpan) -> enforcement.BudgetExceededError | None:
     try:
         enforcement.check_call(call.provider, call.request_model)
@@ -57,7 +62,7 @@ def _refuse(call: CallSpan, refusal: enforcement.BudgetExceededError) -> None:
     call.span.end()
 
 
-@guarded(None)
+@guarded(_NO_TOKEN)
 def _activate(call: CallSpan) -> object:
     return context.attach(trace.set_span_in_context(call.span))
 
@@ -79,7 +84,7 @@ def _finish(call: CallSpan, result: Any, types: SdkTypes) -> Any:
         if isinstance(result, types.streams):
             return (ResponsesStream if call.op.api == RESPONSES else ChatStream)(result, call)
         if isinstance(result, types.eager_raw):
-            parsed = result.parse()
+            parsed = cast(Any, result).parse()
             if isinstance(parsed, types.streams):
                 return RawResponse(result, call, types.streams)
             call.end_result(parsed)

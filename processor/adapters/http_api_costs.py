@@ -11,7 +11,9 @@ writer. Query parameters (all optional, each at most once):
 - ``agent``, ``model``, ``provider``, ``session``: exact matches
 
 A bad parameter gets ``400`` with ``{"error": ..., "parameter": ..., "value": ...}``; a ledger that
-cannot be read gets ``503`` with ``{"error": ...}``. The JSON of ``/costs`` is the document of
+cannot be read gets ``503`` with ``{"error": ...}``. Both are counted in
+``genai_processor_api_errors_total{route, reason}`` (reason: bad_parameter,
+ledger_unavailable). The JSON of ``/costs`` is the document of
 ``genai-cost report --format json``; money is exact USD text (``"0.015150"``).
 """
 
@@ -24,6 +26,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import orjson
+from prometheus_client import CollectorRegistry, Counter
 
 from genai_cost.processor.adapters.http_server import Request, Response, Routes
 from genai_cost.processor.adapters.ledger.export import ExportFormat, serialize
@@ -40,6 +43,8 @@ from genai_cost.processor.pipeline.ports import LedgerError
 COSTS_PATH = "/api/v1/costs"
 EXPORT_PATH = "/api/v1/export"
 JSON = "application/json"
+BAD_PARAMETER = "bad_parameter"
+LEDGER_UNAVAILABLE = "ledger_unavailable"
 
 _RANGE_PARAMS = ("since", "until", "tz", "agent", "model", "provider", "session")
 COSTS_PARAMS = ("group_by", *_RANGE_PARAMS)
@@ -57,10 +62,6 @@ class BadParameter(ValueError):
 
 def _error(status: int, body: dict[str, object]) -> Response:
     return Response(status, orjson.dumps(body) + b"\n", JSON)
-
-
-def _bad(exc: BadParameter) -> Response:
-    return _error(400, {"error": str(exc), "parameter": exc.parameter, "value": exc.value})
 
 
 def _single(query: Mapping[str, Sequence[str]], allowed: Sequence[str]) -> dict[str, str]:
@@ -116,12 +117,32 @@ def _selection(params: Mapping[str, str], now: datetime) -> _Query:
     return _Query(where, tz, since, until, labels)
 
 
+ErrorHook = Callable[[str, str], None]
+"""Called with (route, reason) for every error answer."""
+
+
 class CostsApi:
     """The cost API over one ledger file."""
 
-    def __init__(self, ledger_path: Path | str, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        ledger_path: Path | str,
+        clock: Callable[[], datetime] | None = None,
+        on_error: ErrorHook | None = None,
+    ) -> None:
         self._ledger_path = Path(ledger_path)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._on_error = on_error
+
+    def _bad(self, route: str, exc: BadParameter) -> Response:
+        if self._on_error is not None:
+            self._on_error(route, BAD_PARAMETER)
+        return _error(400, {"error": str(exc), "parameter": exc.parameter, "value": exc.value})
+
+    def _unavailable(self, route: str, exc: Exception) -> Response:
+        if self._on_error is not None:
+            self._on_error(route, LEDGER_UNAVAILABLE)
+        return _error(503, {"error": f"ledger unavailable: {exc}"})
 
     def _connect(self) -> sqlite3.Connection:
         return connect_readonly(self._ledger_path)
@@ -138,7 +159,7 @@ class CostsApi:
                 raise BadParameter("group_by", raw, f"{raw!r} is not one of {options}") from None
             q = _selection(params, self._clock())
         except BadParameter as exc:
-            return _bad(exc)
+            return self._bad(COSTS_PATH, exc)
         try:
             conn = self._connect()
             try:
@@ -146,7 +167,7 @@ class CostsApi:
             finally:
                 conn.close()
         except (LedgerError, sqlite3.Error) as exc:
-            return _error(503, {"error": f"ledger unavailable: {exc}"})
+            return self._unavailable(COSTS_PATH, exc)
         meta: dict[str, object] = {
             "since": q.since.isoformat() if q.since else None,
             "until": q.until.isoformat() if q.until else None,
@@ -168,11 +189,11 @@ class CostsApi:
                 raise BadParameter("format", raw, f"{raw!r} is not one of {options}") from None
             q = _selection(params, self._clock())
         except BadParameter as exc:
-            return _bad(exc)
+            return self._bad(EXPORT_PATH, exc)
         try:
             conn = self._connect()
         except (LedgerError, sqlite3.Error) as exc:
-            return _error(503, {"error": f"ledger unavailable: {exc}"})
+            return self._unavailable(EXPORT_PATH, exc)
         headers = {"Content-Disposition": f'attachment; filename="genai-cost-export.{fmt.value}"'}
         if request.method == "HEAD":
             conn.close()
@@ -190,9 +211,21 @@ def _stream(conn: sqlite3.Connection, where: CallFilter, fmt: ExportFormat) -> I
         conn.close()
 
 
-def register(routes: Routes, ledger_path: Path | str) -> CostsApi:
-    """Serve ``GET /api/v1/costs`` and ``GET /api/v1/export`` for the ledger at ``ledger_path``."""
-    api = CostsApi(ledger_path)
+def register(routes: Routes, ledger_path: Path | str, registry: CollectorRegistry | None = None) -> CostsApi:
+    """Serve ``GET /api/v1/costs`` and ``GET /api/v1/export`` for the ledger at ``ledger_path``.
+
+    With a ``registry``, error answers are counted in ``genai_processor_api_errors_total``.
+    """
+    on_error: ErrorHook | None = None
+    if registry is not None:
+        errors = Counter(
+            "genai_processor_api_errors",
+            "Cost API requests answered with an error, by route and reason (bad_parameter, ledger_unavailable).",
+            ["route", "reason"],
+            registry=registry,
+        )
+        on_error = lambda route, reason: errors.labels(route, reason).inc()  # noqa: E731
+    api = CostsApi(ledger_path, on_error=on_error)
     routes.add("GET", COSTS_PATH, api.costs)
     routes.add("GET", EXPORT_PATH, api.export)
     return api

@@ -18,6 +18,7 @@ from genai_cost.processor.adapters.ledger.queries import CallFilter
 from genai_cost.processor.config import Config
 from genai_cost.processor.domain.timespec import HELP as TIME_HELP
 from genai_cost.processor.domain.timespec import TimeSpec, TimeSpecError, parse_zone, to_ns
+from genai_cost.processor.pipeline.engine import PricerLike
 
 USAGE_EXIT = 2
 ERROR_EXIT = 1
@@ -162,3 +163,13 @@ def report_zone(args: argparse.Namespace, cfg: Config) -> tzinfo:
         except ValueError as exc:
             raise UsageError(f"report.timezone: {exc}") from None
     return UTC
+
+
+def build_pricer(cfg: Config) -> PricerLike:
+    """The processor's pricer with the configured overrides (raises :class:`UsageError` naming the file)."""
+    from genai_cost.processor import app
+
+    try:
+        return app.build_pricer(cfg)
+    except config.ConfigError as exc:
+        raise UsageError(str(exc)) from None

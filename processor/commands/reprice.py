@@ -1,12 +1,4 @@
-"""``genai-cost reprice``: price recorded calls again, e.g. unpriced ones after an override was added.
-
-By default only calls recorded as ``unpriced`` are re-priced; ``--all`` also re-prices the calls
-of one ``--model`` that were priced from price data (after an override changed its price). Calls
-that carry a provider-reported cost are never touched. The new costs are written in ONE
-transaction, each row guarded by the price source it was read with, so a concurrent change wins.
-A running ``genai-cost serve`` reports the new costs in ``/metrics`` after its next restart
-(its counters resume from the ledger); reports and exports see them at once.
-"""
+"""``genai-cost reprice``: price recorded calls again, e.g. unpriced ones after an override was added."""
 
 from __future__ import annotations
 
@@ -26,13 +18,25 @@ from genai_cost.processor.adapters.ledger.queries import (
     rows_to_reprice,
 )
 from genai_cost.processor.commands import query_options as opts
-from genai_cost.processor.domain.records import LlmCall, PriceSource
+from genai_cost.processor.domain.records import LlmCall, Outcome, PriceSource
 from genai_cost.processor.domain.report import format_usd
 from genai_cost.processor.pipeline.engine import PricerLike
 from genai_cost.processor.pipeline.money import cost_pusd
 from genai_cost.processor.pipeline.ports import LedgerError
 
 NAME = "reprice"
+DESCRIPTION = """\
+Price recorded calls again, e.g. the unpriced ones after their model was added to the overrides
+file (pricing.overrides_file). By default only calls recorded as unpriced are re-priced; --all
+also re-prices the calls of one --model that were priced from price data or an override (after
+an override changed its price). Calls that carry a provider-reported cost are never touched.
+
+The ledger keeps neither the service tier nor the 1-hour share of cache writes, so re-pricing
+uses the default tier and the 5-minute cache-write price. All new costs are written in ONE
+transaction, each row guarded by the price source it was read with (a concurrent change wins).
+Reports and exports see the new costs at once; a running genai-cost serve shows them in /metrics
+after its next restart, when its counters resume from the ledger.
+"""
 _PRICED = (PriceSource.PRICES, PriceSource.OVERRIDE)
 
 
@@ -41,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         NAME,
         help="price recorded calls again (unpriced ones, after adding an override)",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     opts.add_range_options(parser)
@@ -101,6 +105,7 @@ def _call_of(row: RepriceRow) -> LlmCall:
         service=row.service,
         usage=row.usage,
         usage_reported=row.usage_reported,
+        outcome=Outcome(row.outcome),
     )
 
 
@@ -126,15 +131,9 @@ def run(args: argparse.Namespace) -> int:
     except opts.UsageError as exc:
         return opts.usage_error(NAME, str(exc))
     try:
-        from genai_cost.processor.app import build_pricer
-
-        pricer = build_pricer(cfg)
-    except ValueError as exc:  # a bad overrides file names the entry and the value
-        return opts.usage_error(NAME, f"pricing.overrides_file {str(cfg.pricing_overrides_file)!r}: {exc}")
-    except OSError as exc:
-        return opts.usage_error(
-            NAME, f"pricing.overrides_file {str(cfg.pricing_overrides_file)!r}: cannot read: {exc.strerror or exc}"
-        )
+        pricer = opts.build_pricer(cfg)
+    except opts.UsageError as exc:
+        return opts.usage_error(NAME, str(exc))
     try:
         conn = connect_readwrite(path)
     except LedgerError as exc:

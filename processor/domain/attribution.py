@@ -91,9 +91,7 @@ def inherit(own: Attribution, ancestor: Attribution) -> Attribution:
     """Fill what a span does not say from an ancestor span (the span's own values win)."""
     if ancestor is NOTHING or own.complete:
         return own
-    return Attribution(
-        own.agent or ancestor.agent, own.session or ancestor.session, own.user or ancestor.user
-    )
+    return Attribution(own.agent or ancestor.agent, own.session or ancestor.session, own.user or ancestor.user)
 
 
 def service_name(resource: Mapping[str, object]) -> str:

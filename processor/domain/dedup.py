@@ -114,16 +114,16 @@ def _suspected(unique: list[LlmCall], window_ns: int) -> list[LlmCall]:
         if call.usage_reported and call.usage.total > 0:
             buckets.setdefault((call.provider, call.model, call.usage), []).append(call)
     flagged: list[LlmCall] = []
-    flagged_keys: set[tuple[str, str]] = set()
+    paired: set[tuple[str, str]] = set()  # each record is in at most one suspected pair
     for group in buckets.values():
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
                 if a.dialect == b.dialect or abs(a.end_time_ns - b.end_time_ns) > window_ns:
                     continue
-                lower = b if _rank(a) >= _rank(b) else a
-                if lower.key not in flagged_keys and a.key not in flagged_keys and b.key not in flagged_keys:
-                    flagged_keys.add(lower.key)
-                    flagged.append(lower)
+                if a.key in paired or b.key in paired:
+                    continue
+                paired.update((a.key, b.key))
+                flagged.append(b if _rank(a) >= _rank(b) else a)
     return flagged
 
 

@@ -133,9 +133,7 @@ def _entry(index: int, raw: Any) -> PriceOverride:
     for required in ("provider", "model", "input_per_mtok"):
         if raw.get(required) is None:
             raise OverridesError(f"{where}.{required}: required field is missing")
-    prices = {
-        name: _price(f"{where}.{name}", raw[name]) for name in _PRICE_FIELDS if raw.get(name) is not None
-    }
+    prices = {name: _price(f"{where}.{name}", raw[name]) for name in _PRICE_FIELDS if raw.get(name) is not None}
     valid_from = _date(f"{where}.valid_from", raw.get("valid_from"))
     valid_to = _date(f"{where}.valid_to", raw.get("valid_to"))
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
@@ -166,7 +164,7 @@ def parse_overrides(data: Any) -> list[PriceOverride]:
 def parse_overrides_yaml(text: str) -> list[PriceOverride]:
     """Parse and validate overrides YAML text (the caller reads the file)."""
     try:
-        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_DecimalLoader)
     except yaml.YAMLError as error:
         raise OverridesError(f"overrides: invalid YAML ({error})") from None
     return parse_overrides(data)

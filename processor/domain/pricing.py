@@ -218,7 +218,7 @@ class Pricer:
         return prices
 
     def _prices_for(self, provider: str, model: str, tier: str | None, end_ns: int) -> ModelPrices | None:
-        match = None if self._overrides else self._match(provider, model)
+        match = self._match(provider, model)  # cached; says whether prices vary by time of day
         per_minute = match is not None and match[2]
         period = end_ns // _NS_PER_MINUTE if per_minute else end_ns // _NS_PER_DAY
         key = (provider, model, tier, per_minute, period)
@@ -228,9 +228,7 @@ class Pricer:
             self._prices.put(key, found)
         return found  # type: ignore[no-any-return]
 
-    def lookup(
-        self, provider: str, model: str, at: dt.datetime, service_tier: str | None = None
-    ) -> ModelPrices | None:
+    def lookup(self, provider: str, model: str, at: dt.datetime, service_tier: str | None = None) -> ModelPrices | None:
         """The prices for ``model`` of ``provider`` valid at ``at`` (None: unpriced)."""
         if at.tzinfo is None:
             at = at.replace(tzinfo=dt.UTC)

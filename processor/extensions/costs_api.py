@@ -12,4 +12,4 @@ if TYPE_CHECKING:
 
 def setup(ctx: AppContext) -> None:
     """Serve summaries and exports of the processor's own ledger (read-only connections)."""
-    http_api_costs.register(ctx.routes, ctx.ledger_path)
+    http_api_costs.register(ctx.routes, ctx.ledger_path, ctx.registry)

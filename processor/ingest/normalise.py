@@ -68,9 +68,7 @@ def _usage(reading: Reading, span: SpanView) -> TokenUsage:
     output -= min(reading.output_overcount, output)
     if reading.output_includes_reasoning:
         if reasoning > output:
-            raise InvalidSpan(
-                INVALID_TOKENS, f"reasoning tokens {reasoning} exceed output tokens {output}"
-            )
+            raise InvalidSpan(INVALID_TOKENS, f"reasoning tokens {reasoning} exceed output tokens {output}")
         output -= reasoning
     if reading.cache_write_1h > cache_write:
         raise InvalidSpan(
@@ -93,8 +91,9 @@ class _Ancestry:
             found = self._own[span.span_id] = attribution.span_attribution(span.attributes)
         return found
 
-    def resolve(self, span: SpanView) -> Attribution:
-        result = self._attribution_of(span)
+    def resolve(self, span: SpanView, own: Attribution) -> Attribution:
+        """``own`` (the span's attribution) completed from its ancestors in the batch."""
+        result = own
         parent_id = span.parent_span_id
         depth = 0
         while not result.complete and parent_id and depth < _MAX_ANCESTORS:
@@ -107,9 +106,7 @@ class _Ancestry:
         return result
 
 
-def _call(
-    span: SpanView, reading: Reading, who: Attribution, options: IngestOptions, dialect_name: str
-) -> LlmCall:
+def _call(span: SpanView, reading: Reading, who: Attribution, options: IngestOptions, dialect_name: str) -> LlmCall:
     if reading.request_model is None and reading.response_model is None:
         raise InvalidSpan(MISSING_MODEL, f"{dialect_name} inference span names no model")
     failed = span.status_code == _STATUS_ERROR
@@ -166,7 +163,7 @@ def build_batch(
             if not who.complete and span.parent_span_id:
                 if ancestry is None:
                     ancestry = _Ancestry(spans)
-                who = ancestry.resolve(span)
+                who = ancestry.resolve(span, who)
             batch.calls.append(_call(span, reading, who or NOTHING, options, reading.dialect))
         except InvalidSpan as bad:
             batch.rejected.append(Rejection(bad.reason, span.trace_id, span.span_id, bad.message))

@@ -7,9 +7,11 @@ messages are parsed once per block, and only when one of their spans matched.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -47,16 +49,23 @@ def any_value(value: AnyValue) -> AttrValue:
     return None
 
 
-def _attributes(pairs: object) -> dict[str, AttrValue]:
-    return {kv.key: any_value(kv.value) for kv in pairs}  # type: ignore[attr-defined]
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
+
+
+def _attributes(pairs: Iterable[KeyValue]) -> dict[str, AttrValue]:
+    """Attributes as a dict in recorded order (hot path: scalar values read inline)."""
+    result: dict[str, AttrValue] = {}
+    scalars = _SCALARS
+    for kv in pairs:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        result[kv.key] = getattr(value, kind) if kind in scalars else any_value(value)
+    return result
 
 
 def _is_candidate(body: bytes, start: int, end: int) -> bool:
     find = body.find
-    for marker in MARKERS:
-        if find(marker, start, end) >= 0:
-            return True
-    return False
+    return any(find(marker, start, end) >= 0 for marker in MARKERS)
 
 
 def _view(span: Span, scope: InstrumentationScope, resource: dict[str, AttrValue]) -> SpanView:

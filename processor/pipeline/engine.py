@@ -291,6 +291,8 @@ class Pipeline:
             observer.duplicates(kind.value, count)
         if suspected:
             observer.suspected_duplicates(suspected)
+        if result.rounded_costs:
+            observer.costs_rounded(result.rounded_costs)
         if result.inserted and self._listeners:
             self._notify([entry.priced for entry in result.inserted])
         for work in group:

@@ -24,6 +24,8 @@ class PipelineObserver(Protocol):
 
     def listener_error(self) -> None: ...
 
+    def costs_rounded(self, count: int) -> None: ...
+
 
 class NullObserver:
     """An observer that records nothing (tests, tools)."""
@@ -50,4 +52,7 @@ class NullObserver:
         pass
 
     def listener_error(self) -> None:
+        pass
+
+    def costs_rounded(self, count: int) -> None:
         pass

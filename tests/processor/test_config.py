@@ -56,7 +56,8 @@ def test_flag_beats_env_beats_file(tmp_path: Path) -> None:
 def test_config_file_from_the_environment(tmp_path: Path) -> None:
     file = tmp_path / "c.yaml"
     file.write_text("pipeline:\n  queue_max_calls: 7\nlog_level: DEBUG\n")
-    c = cfg.load(_args(), environ={env.GENAI_COST_CONFIG: str(file), env.GENAI_COST_INGEST_TAG_ATTRIBUTES: "app.team=team, b"})
+    environ = {env.GENAI_COST_CONFIG: str(file), env.GENAI_COST_INGEST_TAG_ATTRIBUTES: "app.team=team, b"}
+    c = cfg.load(_args(), environ=environ)
     assert (c.queue_max_calls, c.log_level, c.tag_attributes) == (7, "debug", {"app.team": "team", "b": "b"})
 
 

@@ -259,6 +259,7 @@ class RepriceRow:
     request_model: str | None
     response_model: str | None
     operation: str
+    outcome: str
     start_time_ns: int
     end_time_ns: int
     usage: TokenUsage
@@ -275,7 +276,7 @@ def rows_to_reprice(conn: sqlite3.Connection, where: CallFilter, *, only_unprice
     source_clause = "price_source = 'unpriced'" if only_unpriced else "price_source <> 'provider'"
     sql = (
         "SELECT id, trace_id, span_id, price_source, cost_total_pusd, agent, service, provider, model, "
-        "request_model, response_model, operation, start_time_ns, end_time_ns, input_tokens, "
+        "request_model, response_model, operation, outcome, start_time_ns, end_time_ns, input_tokens, "
         "cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_reported "
         f"FROM calls WHERE {source_clause} AND {clause} ORDER BY id"
     )
@@ -295,10 +296,11 @@ def rows_to_reprice(conn: sqlite3.Connection, where: CallFilter, *, only_unprice
                 request_model=r[9],
                 response_model=r[10],
                 operation=r[11],
-                start_time_ns=r[12],
-                end_time_ns=r[13],
-                usage=TokenUsage(r[14], r[15], r[16], r[17], r[18]),
-                usage_reported=bool(r[19]),
+                outcome=r[12],
+                start_time_ns=r[13],
+                end_time_ns=r[14],
+                usage=TokenUsage(r[15], r[16], r[17], r[18], r[19]),
+                usage_reported=bool(r[20]),
             )
         )
     return out

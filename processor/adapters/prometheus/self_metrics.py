@@ -60,6 +60,11 @@ class ProcessorMetrics:
             "Exceptions raised by commit listeners (budgets, ...), caught and logged.",
             registry=registry,
         )
+        self.rounded = Counter(
+            "genai_processor_costs_rounded",
+            "Cost values finer than a pico-USD (from overrides) rounded half-even when recorded.",
+            registry=registry,
+        )
         self.queue = Gauge(
             "genai_processor_queue_calls",
             "LLM calls waiting for the ledger writer.",
@@ -96,3 +101,6 @@ class ProcessorMetrics:
 
     def listener_error(self) -> None:
         self.listener_errors.inc()
+
+    def costs_rounded(self, count: int) -> None:
+        self.rounded.inc(count)

@@ -27,9 +27,7 @@ def claims(span: SpanView) -> bool:
     if span.scope_name in (_ANTHROPIC_SCOPE, _OPENAI_SCOPE):
         return True
     attrs = span.attributes
-    return _SPAN_KIND in attrs or "llm.usage.total_tokens" in attrs or any(
-        key.startswith("traceloop.") for key in attrs
-    )
+    return _SPAN_KIND in attrs or "traceloop.entity.name" in attrs or "llm.usage.total_tokens" in attrs
 
 
 def _version(raw: str) -> tuple[int, ...] | None:

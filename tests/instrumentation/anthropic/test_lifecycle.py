@@ -7,6 +7,7 @@ from typing import Any
 
 import anthropic
 import pytest
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -34,8 +35,13 @@ def usage_spans(*exporters: InMemorySpanExporter) -> list[tuple[str, int]]:
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("mode", MODES)
 async def test_suppress_instrumentation_emits_no_span(
-    mode: str, surface: str, instrumentor: AnthropicInstrumentor, run: Any, fake_llm: FakeLLMServer,
-    span_exporter: InMemorySpanExporter, global_exporter: InMemorySpanExporter,
+    mode: str,
+    surface: str,
+    instrumentor: AnthropicInstrumentor,
+    run: Any,
+    fake_llm: FakeLLMServer,
+    span_exporter: InMemorySpanExporter,
+    global_exporter: InMemorySpanExporter,
 ) -> None:
     with suppress_instrumentation():
         seen = await run(mode, surface)
@@ -72,8 +78,12 @@ async def test_uninstrument_restores_originals(
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("mode", MODES)
 async def test_exactly_one_usage_span_next_to_the_sdks_own_tracing(
-    mode: str, surface: str, tracer_provider: TracerProvider, run: Any,
-    span_exporter: InMemorySpanExporter, global_exporter: InMemorySpanExporter,
+    mode: str,
+    surface: str,
+    tracer_provider: TracerProvider,
+    run: Any,
+    span_exporter: InMemorySpanExporter,
+    global_exporter: InMemorySpanExporter,
 ) -> None:
     # Baseline: the SDK's own tracing is on by default and its span carries usage.
     await run(mode, surface)
@@ -97,7 +107,9 @@ async def test_exactly_one_usage_span_next_to_the_sdks_own_tracing(
 
 @pytest.mark.skipif(SDK_MAJOR < 2, reason="anthropic < 2 has no tracing of its own")
 async def test_sdk_spans_of_other_endpoints_are_kept(
-    instrumentor: AnthropicInstrumentor, clients: Any, global_exporter: InMemorySpanExporter,
+    instrumentor: AnthropicInstrumentor,
+    clients: Any,
+    global_exporter: InMemorySpanExporter,
     span_exporter: InMemorySpanExporter,
 ) -> None:
     sync, _ = clients
@@ -110,11 +122,17 @@ async def test_sdk_spans_of_other_endpoints_are_kept(
 
 @pytest.mark.skipif(SDK_MAJOR < 2, reason="anthropic < 2 has no tracing of its own")
 async def test_one_usage_span_when_the_client_sends_sdk_spans_to_our_provider(
-    instrumentor: AnthropicInstrumentor, fake_llm: FakeLLMServer, tracer_provider: TracerProvider,
+    instrumentor: AnthropicInstrumentor,
+    fake_llm: FakeLLMServer,
+    tracer_provider: TracerProvider,
     span_exporter: InMemorySpanExporter,
 ) -> None:
-    client = anthropic.Anthropic(base_url=fake_llm.anthropic_base_url, api_key="k", max_retries=0,
-                                 open_telemetry={"tracer_provider": tracer_provider})
+    client = anthropic.Anthropic(
+        base_url=fake_llm.anthropic_base_url,
+        api_key="k",
+        max_retries=0,
+        open_telemetry={"tracer_provider": tracer_provider},
+    )
     client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
 
     assert usage_spans(span_exporter) == [("chat claude-haiku-4-5", 300)]
@@ -138,3 +156,22 @@ def test_entry_point_and_dependencies() -> None:
     found = {ep.name: ep.value for ep in entry_points(group="opentelemetry_instrumentor")}
     assert found["genai_cost_anthropic"] == "genai_cost.instrumentation.anthropic:AnthropicInstrumentor"
     assert AnthropicInstrumentor().instrumentation_dependencies() == ("anthropic >= 0.40.0",)
+
+
+async def test_span_is_current_while_the_request_is_sent(
+    instrumentor: AnthropicInstrumentor, fake_llm: FakeLLMServer, span_exporter: InMemorySpanExporter
+) -> None:
+    seen: list[int] = []
+
+    def hook(request: Any) -> None:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+
+    http_client = anthropic.DefaultHttpxClient(event_hooks={"request": [hook]})
+    client = anthropic.Anthropic(
+        base_url=fake_llm.anthropic_base_url, api_key="k", max_retries=0, http_client=http_client
+    )
+    client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+
+    (span,) = span_exporter.get_finished_spans()
+    assert seen == [span.context.span_id]
+    assert trace.get_current_span().get_span_context().is_valid is False  # detached afterwards

@@ -7,6 +7,7 @@ Semconv input = 11 + 222 + 3333 + 44444 = 48010; cache write = 47777.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import anthropic
@@ -21,8 +22,14 @@ RESPONSE_MODEL = "claude-haiku-4-5-20251001"
 MODES = ("sync", "async")
 SURFACES = ("json", "stream", "helper")
 STREAMING = ("stream", "helper")
-USAGE = {"input_tokens": 11, "cached_tokens": 222, "cache_write_5m_tokens": 3333, "cache_write_1h_tokens": 44444,
-         "output_tokens": 555, "start_output_tokens": 7}
+USAGE = {
+    "input_tokens": 11,
+    "cached_tokens": 222,
+    "cache_write_5m_tokens": 3333,
+    "cache_write_1h_tokens": 44444,
+    "output_tokens": 555,
+    "start_output_tokens": 7,
+}
 
 pytestmark = pytest.mark.usefixtures("instrumentor")
 
@@ -71,8 +78,9 @@ def success_attrs(server: FakeLLMServer, surface: str, response_id: str | None, 
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("mode", MODES)
-async def test_exact_usage_with_cache(mode: str, surface: str, run: Any, fake_llm: FakeLLMServer,
-                                      span_exporter: InMemorySpanExporter) -> None:
+async def test_exact_usage_with_cache(
+    mode: str, surface: str, run: Any, fake_llm: FakeLLMServer, span_exporter: InMemorySpanExporter
+) -> None:
     fake_llm.script(Script(model=RESPONSE_MODEL, **USAGE))
 
     seen = await run(mode, surface)
@@ -105,10 +113,19 @@ async def test_legacy_delta_keeps_message_start_input_and_cache(
 @pytest.mark.parametrize(("w5m", "w1h"), [(1500, 0), (0, 900), (0, 0)], ids=["5m", "1h", "no-write"])
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("mode", MODES)
-async def test_cache_write_split_by_ttl(mode: str, surface: str, w5m: int, w1h: int, run: Any,
-                                        fake_llm: FakeLLMServer, span_exporter: InMemorySpanExporter) -> None:
-    fake_llm.script(Script(model=RESPONSE_MODEL, input_tokens=40, cached_tokens=0, cache_write_5m_tokens=w5m,
-                           cache_write_1h_tokens=w1h, output_tokens=9))
+async def test_cache_write_split_by_ttl(
+    mode: str, surface: str, w5m: int, w1h: int, run: Any, fake_llm: FakeLLMServer, span_exporter: InMemorySpanExporter
+) -> None:
+    fake_llm.script(
+        Script(
+            model=RESPONSE_MODEL,
+            input_tokens=40,
+            cached_tokens=0,
+            cache_write_5m_tokens=w5m,
+            cache_write_1h_tokens=w1h,
+            output_tokens=9,
+        )
+    )
 
     seen = await run(mode, surface)
 
@@ -117,14 +134,25 @@ async def test_cache_write_split_by_ttl(mode: str, surface: str, w5m: int, w1h: 
     )
 
 
-@pytest.mark.parametrize(("status", "error_type", "exc_type"), [
-    (429, "rate_limit_error", anthropic.RateLimitError),
-    (500, "api_error", anthropic.InternalServerError),
-])
+@pytest.mark.parametrize(
+    ("status", "error_type", "exc_type"),
+    [
+        (429, "rate_limit_error", anthropic.RateLimitError),
+        (500, "api_error", anthropic.InternalServerError),
+    ],
+)
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("mode", MODES)
-async def test_http_errors(mode: str, surface: str, status: int, error_type: str, exc_type: type[Exception],
-                           run: Any, fake_llm: FakeLLMServer, span_exporter: InMemorySpanExporter) -> None:
+async def test_http_errors(
+    mode: str,
+    surface: str,
+    status: int,
+    error_type: str,
+    exc_type: type[Exception],
+    run: Any,
+    fake_llm: FakeLLMServer,
+    span_exporter: InMemorySpanExporter,
+) -> None:
     fake_llm.script(Script(status=status))
 
     with pytest.raises(exc_type):
@@ -182,8 +210,9 @@ async def test_stream_cut_before_message_start_has_no_usage(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_with_raw_response_json(mode: str, clients: Any, fake_llm: FakeLLMServer,
-                                      span_exporter: InMemorySpanExporter) -> None:
+async def test_with_raw_response_json(
+    mode: str, clients: Any, fake_llm: FakeLLMServer, span_exporter: InMemorySpanExporter
+) -> None:
     fake_llm.script(Script(model=RESPONSE_MODEL, **USAGE))
     sync, asyn = clients
     params: dict[str, Any] = {"model": MODEL, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]}
@@ -191,7 +220,8 @@ async def test_with_raw_response_json(mode: str, clients: Any, fake_llm: FakeLLM
     if mode == "sync":
         message = sync.messages.with_raw_response.create(**params).parse()
     else:
-        message = await (await asyn.messages.with_raw_response.create(**params)).parse()
+        parsed = (await asyn.messages.with_raw_response.create(**params)).parse()
+        message = (await parsed) if inspect.isawaitable(parsed) else parsed  # parse() is async in newer SDKs
 
     assert message.usage.output_tokens == 555
     assert dict(only_span(span_exporter).attributes) == success_attrs(
@@ -205,8 +235,9 @@ async def test_early_close_records_final_input_and_says_output_unavailable(
     fake_llm.script(Script(model=RESPONSE_MODEL, **USAGE))
     sync, _ = clients
 
-    with sync.messages.create(model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hi"}],
-                              stream=True) as stream:
+    with sync.messages.create(
+        model=MODEL, max_tokens=1024, messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as stream:
         first = next(iter(stream))
 
     span = only_span(span_exporter)

@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on the installed SDK
     import httpx as httpx_mod  # type: ignore[no-redef]
 
 if "httpx2" not in openai._base_client.__dict__:  # an SDK that still uses httpx
-    import httpx as httpx_mod  # type: ignore[no-redef]  # noqa: F811
+    import httpx as httpx_mod  # type: ignore[no-redef]
 
 
 @pytest.fixture(autouse=True)
@@ -83,8 +83,8 @@ def make_client(fake_llm: Any) -> Callable[..., Any]:
         options: dict[str, Any] = {"api_key": "sk-test", "max_retries": 0, **kwargs}
         if base_url is None:
             return cls(base_url=fake_llm.openai_base_url, **options)
-        transport = _Redirect(fake_llm.port) if mode == "sync" else _AsyncRedirect(fake_llm.port)
-        http_client = (httpx_mod.Client if mode == "sync" else httpx_mod.AsyncClient)(transport=transport)
+        transport: Any = _Redirect(fake_llm.port) if mode == "sync" else _AsyncRedirect(fake_llm.port)
+        http_client: Any = (httpx_mod.Client if mode == "sync" else httpx_mod.AsyncClient)(transport=transport)
         return cls(base_url=base_url, http_client=http_client, **options)
 
     return make

@@ -14,6 +14,11 @@ from genai_cost.instrumentation.core import guard
 MESSAGES = [{"role": "user", "content": "How much does this cost?"}]
 
 
+def chat_helpers(client: Any) -> Any:
+    """Where ``parse``/``stream`` live: ``chat.completions`` now, ``beta.chat.completions`` in older SDKs."""
+    return client.chat.completions if hasattr(client.chat.completions, "stream") else client.beta.chat.completions
+
+
 def base_attrs(port: int, *, stream: bool, model: str = "gpt-4o-mini") -> dict[str, Any]:
     return {
         "gen_ai.operation.name": "chat",
@@ -35,11 +40,20 @@ def usage_attrs(inp: int = 1200, cached: int = 1024, out: int = 300, reasoning: 
 
 
 async def test_non_streaming_chat(instrumented, make_client, fake_llm, span_exporter, mode, sdk) -> None:
-    fake_llm.script(Script(model="gpt-4o-mini-2024-07-18", input_tokens=2000, cached_tokens=512, output_tokens=77,
-                           reasoning_tokens=0, service_tier="priority"))
+    fake_llm.script(
+        Script(
+            model="gpt-4o-mini-2024-07-18",
+            input_tokens=2000,
+            cached_tokens=512,
+            output_tokens=77,
+            reasoning_tokens=0,
+            service_tier="priority",
+        )
+    )
     client = make_client(mode)
-    result = await sdk.resolve(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=90,
-                                                              temperature=0.2))
+    result = await sdk.resolve(
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=90, temperature=0.2)
+    )
 
     span = sdk.only_span(span_exporter)
     assert span.name == "chat gpt-4o-mini"
@@ -59,8 +73,9 @@ async def test_non_streaming_chat(instrumented, make_client, fake_llm, span_expo
     assert guard.failures == {}
 
 
-async def test_stream_with_injected_usage(instrumented, make_client, fake_llm, span_exporter, mode, sdk,
-                                          monkeypatch) -> None:
+async def test_stream_with_injected_usage(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk, monkeypatch
+) -> None:
     monkeypatch.setenv("GENAI_COST_OPENAI_INCLUDE_USAGE", "true")
     client = make_client(mode)
     stream = await sdk.resolve(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
@@ -128,8 +143,9 @@ async def test_auto_include_usage_follows_the_provider(
         assert "gen_ai.usage.input_tokens" not in attrs
 
 
-async def test_env_false_disables_injection_for_openai(instrumented, make_client, fake_llm, span_exporter, mode, sdk,
-                                                       monkeypatch) -> None:
+async def test_env_false_disables_injection_for_openai(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk, monkeypatch
+) -> None:
     monkeypatch.setenv("GENAI_COST_OPENAI_INCLUDE_USAGE", "false")
     client = make_client(mode, base_url="https://api.openai.com/v1")
     await sdk.consume(await sdk.resolve(client.chat.completions.create(model="m", messages=MESSAGES, stream=True)))
@@ -142,8 +158,11 @@ async def test_callers_explicit_include_usage_true_is_kept_visible(
     instrumented, make_client, fake_llm, span_exporter, mode, sdk
 ) -> None:
     client = make_client(mode)
-    stream = await sdk.resolve(client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}))
+    stream = await sdk.resolve(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+    )
     chunks = await sdk.consume(stream)
 
     assert chunks[-1].choices == []
@@ -157,8 +176,11 @@ async def test_callers_explicit_include_usage_false_is_respected(
 ) -> None:
     monkeypatch.setenv("GENAI_COST_OPENAI_INCLUDE_USAGE", "true")
     client = make_client(mode)
-    stream = await sdk.resolve(client.chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": False}))
+    stream = await sdk.resolve(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": False}
+        )
+    )
     await sdk.consume(stream)
 
     assert fake_llm.requests[-1].body["stream_options"] == {"include_usage": False}
@@ -167,11 +189,12 @@ async def test_callers_explicit_include_usage_false_is_respected(
     assert not [k for k in attrs if k.startswith("gen_ai.usage.")]
 
 
-async def test_stream_helper_yields_one_span(instrumented, make_client, fake_llm, span_exporter, mode, sdk,
-                                             monkeypatch) -> None:
+async def test_stream_helper_yields_one_span(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk, monkeypatch
+) -> None:
     monkeypatch.setenv("GENAI_COST_OPENAI_INCLUDE_USAGE", "true")
     client = make_client(mode)
-    manager = client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES)
+    manager = chat_helpers(client).stream(model="gpt-4o-mini", messages=MESSAGES)
     if mode == "sync":
         with manager as stream:
             events = list(stream)
@@ -196,7 +219,7 @@ async def test_stream_helper_yields_one_span(instrumented, make_client, fake_llm
 
 async def test_parse_helper(instrumented, make_client, fake_llm, span_exporter, mode, sdk) -> None:
     client = make_client(mode)
-    result = await sdk.resolve(client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES))
+    result = await sdk.resolve(chat_helpers(client).parse(model="gpt-4o-mini", messages=MESSAGES))
 
     span = sdk.only_span(span_exporter)
     assert dict(span.attributes) == {
@@ -215,7 +238,9 @@ async def test_attribution_is_copied_onto_the_span(instrumented, make_client, sp
         await sdk.resolve(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES))
 
     attrs = dict(sdk.only_span(span_exporter).attributes)
-    assert {k: v for k, v in attrs.items() if k.startswith(("gen_ai.agent", "gen_ai.conv", "enduser", "genai_cost.tag"))} == {
+    assert {
+        k: v for k, v in attrs.items() if k.startswith(("gen_ai.agent", "gen_ai.conv", "enduser", "genai_cost.tag"))
+    } == {
         "gen_ai.agent.name": "billing-agent",
         "gen_ai.conversation.id": "s-42",
         "enduser.id": "u-7",
@@ -228,8 +253,13 @@ async def test_deepseek_cache_hits_are_read(instrumented) -> None:
 
     from genai_cost.instrumentation.openai import extract
 
-    usage = SimpleNamespace(prompt_tokens=900, completion_tokens=40, prompt_cache_hit_tokens=600,
-                            prompt_tokens_details=None, completion_tokens_details=None)
+    usage = SimpleNamespace(
+        prompt_tokens=900,
+        completion_tokens=40,
+        prompt_cache_hit_tokens=600,
+        prompt_tokens_details=None,
+        completion_tokens_details=None,
+    )
     assert extract.chat_usage(usage) == {
         "gen_ai.usage.input_tokens": 900,
         "gen_ai.usage.output_tokens": 40,

@@ -47,8 +47,9 @@ async def test_responses_stream(instrumented, make_client, fake_llm, span_export
     assert dict(span.attributes) == responses_attrs(fake_llm.port, stream=True, response_id=events[-1].response.id)
 
 
-async def test_responses_stream_helper_yields_one_span(instrumented, make_client, fake_llm, span_exporter, mode,
-                                                       sdk) -> None:
+async def test_responses_stream_helper_yields_one_span(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk
+) -> None:
     client = make_client(mode)
     manager = client.responses.stream(model="o4-mini", input="Summarise.")
     if mode == "sync":

@@ -19,10 +19,14 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 SURFACES: dict[str, tuple[Any, Any]] = {
     "chat.create": (
         lambda c: c.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES),
-        lambda r: r.usage.prompt_tokens == 1200 and r.choices[0].message.content == "chunk0 chunk1 chunk2 chunk3 chunk4 ",
+        lambda r: (
+            r.usage.prompt_tokens == 1200 and r.choices[0].message.content == "chunk0 chunk1 chunk2 chunk3 chunk4 "
+        ),
     ),
     "chat.parse": (
-        lambda c: c.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES),
+        lambda c: (c.chat.completions if hasattr(c.chat.completions, "parse") else c.beta.chat.completions).parse(
+            model="gpt-4o-mini", messages=MESSAGES
+        ),
         lambda r: r.usage.completion_tokens == 300,
     ),
     "responses.create": (
@@ -88,8 +92,9 @@ async def test_stream_telemetry_failure_leaves_every_chunk(
     assert sdk.only_span(span_exporter).attributes["genai_cost.usage.unavailable"] is True  # still ended
 
 
-async def test_budget_refusal_is_recorded_and_raised(instrumented, make_client, fake_llm, span_exporter, mode, sdk,
-                                                     monkeypatch) -> None:
+async def test_budget_refusal_is_recorded_and_raised(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk, monkeypatch
+) -> None:
     def refuse(provider: str, model: str | None) -> None:
         raise BudgetExceededError(
             budget="team-care", scope={"agent": "support-bot"}, reason="over_limit", provider=provider, model=model
@@ -106,8 +111,9 @@ async def test_budget_refusal_is_recorded_and_raised(instrumented, make_client, 
     assert span.attributes["error.type"] == "BudgetExceededError"
 
 
-async def test_broken_budget_check_fails_open(instrumented, make_client, fake_llm, span_exporter, mode, sdk,
-                                              monkeypatch) -> None:
+async def test_broken_budget_check_fails_open(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk, monkeypatch
+) -> None:
     monkeypatch.setattr(enforcement, "check_call", _boom)
     result = await sdk.resolve(make_client(mode).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES))
 
@@ -115,8 +121,9 @@ async def test_broken_budget_check_fails_open(instrumented, make_client, fake_ll
     assert sum(n for s, n in guard.failures.items() if s.endswith("_check_budget")) == 1
 
 
-async def test_suppressed_instrumentation_makes_no_span(instrumented, make_client, fake_llm, span_exporter, mode,
-                                                        sdk) -> None:
+async def test_suppressed_instrumentation_makes_no_span(
+    instrumented, make_client, fake_llm, span_exporter, mode, sdk
+) -> None:
     with suppress_instrumentation():
         result = await sdk.resolve(make_client(mode).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES))
 

@@ -10,15 +10,17 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from email.message import Message
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from genai_cost.processor.adapters import http_api_costs
-from genai_cost.processor.adapters.http_server import HttpServer
+from genai_cost.processor.adapters.http_server import HttpServer, Request, Routes
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS
 
 _HELPER = "genai_cost_tests_ledger_rows"
@@ -204,3 +206,31 @@ def test_head_export_sends_headers_only(server: str) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-ndjson"
     assert response.content == b""
+
+
+def test_error_answers_are_counted(tmp_path: Path) -> None:
+    routes = Routes()
+    registry = CollectorRegistry()
+    ledger = lr.create_ledger(tmp_path / "counted.sqlite3", ROWS[:1])
+    http_api_costs.register(routes, ledger, registry)
+
+    def call(target: str) -> int:
+        path = target.split("?")[0]
+        handler = routes.resolve("GET", path)
+        assert callable(handler)
+        return handler(Request("GET", target, Message(), io.BytesIO())).status
+
+    assert call("/api/v1/costs?group_by=model") == 200
+    assert call("/api/v1/costs?group_by=year") == 400
+    assert call("/api/v1/costs?since=soon") == 400
+    assert call("/api/v1/export?format=xml") == 400
+    ledger.unlink()
+    assert call("/api/v1/export") == 503
+
+    def count(route: str, reason: str) -> float | None:
+        return registry.get_sample_value("genai_processor_api_errors_total", {"route": route, "reason": reason})
+
+    assert count("/api/v1/costs", "bad_parameter") == 2
+    assert count("/api/v1/export", "bad_parameter") == 1
+    assert count("/api/v1/export", "ledger_unavailable") == 1
+    assert count("/api/v1/costs", "ledger_unavailable") is None

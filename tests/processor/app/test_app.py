@@ -179,3 +179,28 @@ def test_route_handler_errors_answer_500(running: App) -> None:
     response = httpx.get(f"http://127.0.0.1:{running.http_port}/boom")
     assert (response.status_code, response.text) == (500, "internal error\n")
     assert httpx.get(f"http://127.0.0.1:{running.http_port}/healthz").status_code == 200
+
+
+def test_a_busy_port_is_an_error_naming_the_setting(tmp_path: Path, calls: Any, decoder: Any) -> None:
+    import socket
+
+    from genai_cost.processor.config import ConfigError
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        app = App(
+            Config.from_values(
+                {"http.port": port, "otlp.grpc.port": 0, "otlp.http.port": 0, "ledger.path": tmp_path / "l.sqlite3"}
+            ),
+            registry=CollectorRegistry(),
+            extensions=[],
+            pricer=calls.TablePricer(),
+            decoders=decoder.decoders(),
+            ingest_options=object(),
+        )
+        with pytest.raises(
+            ConfigError, match=rf"^http\.port: cannot listen on 127\.0\.0\.1:{port}: Address already in use$"
+        ):
+            app.start()

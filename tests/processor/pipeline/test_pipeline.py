@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from genai_cost.processor.adapters.ledger import SqliteLedger
-from genai_cost.processor.domain.records import Cost, LlmCall, PricedCall, TokenUsage
+from genai_cost.processor.domain.records import Cost, LlmCall, PricedCall, PriceSource, TokenUsage
 from genai_cost.processor.pipeline import Pipeline, Totals, Unavailable
 from genai_cost.processor.pipeline.ports import CommitResult, LedgerEntry, LedgerError, TotalsRow
 
@@ -23,6 +24,7 @@ class RecordingObserver:
         self.suspected = 0
         self.commits: list[bool] = []
         self.listener_errors = 0
+        self.rounded = 0
 
     def spans_received(self, transport: str, count: int) -> None: ...
     def aggregate_spans_skipped(self, count: int) -> None: ...
@@ -42,6 +44,9 @@ class RecordingObserver:
 
     def listener_error(self) -> None:
         self.listener_errors += 1
+
+    def costs_rounded(self, count: int) -> None:
+        self.rounded += count
 
 
 class GatedLedger:
@@ -272,6 +277,21 @@ def test_nested_spans_of_one_call_across_exports_count_once(
     pipeline.process([router_child])
     assert pipeline.ledger.count_calls() == 2
     assert observer.suspected == 1
+
+
+def test_rounded_costs_are_counted(ledger: GatedLedger, observer: RecordingObserver, calls: ModuleType) -> None:
+    class FinePricer:
+        def price(self, call: LlmCall) -> Cost:
+            return Cost(source=PriceSource.OVERRIDE, input=Decimal("0.0000000000001"))
+
+    p = Pipeline(ledger, FinePricer(), Totals(), observer=observer)
+    p.start()
+    try:
+        p.process([calls.call(), calls.call()])
+    finally:
+        p.stop(5)
+    assert observer.rounded == 2
+    assert [s.cost_pusd for s in p.totals.snapshot().series.values()] == [[0, 0, 0, 0, 0]]
 
 
 def test_label_values_beyond_the_cap_become_other(ledger: GatedLedger, calls: ModuleType) -> None:

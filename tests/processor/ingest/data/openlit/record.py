@@ -15,6 +15,7 @@ Responses 1210 / 1030 / 310 / 130; embeddings 7 tokens per input; Anthropic inpu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,8 +46,13 @@ def _sse(event: str | None, data: Any) -> bytes:
 
 
 def _chat(body: dict[str, Any]) -> tuple[int, Any]:
-    base = {"id": "chatcmpl-OLFAKE01", "created": 1, "model": "gpt-4o-mini-2024-07-18",
-            "system_fingerprint": "fp_fake0001", "service_tier": "default"}
+    base = {
+        "id": "chatcmpl-OLFAKE01",
+        "created": 1,
+        "model": "gpt-4o-mini-2024-07-18",
+        "system_fingerprint": "fp_fake0001",
+        "service_tier": "default",
+    }
     if not body.get("stream"):
         message = {"role": "assistant", "content": ANSWER}
         choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
@@ -64,48 +70,88 @@ def _chat(body: dict[str, Any]) -> tuple[int, Any]:
 
 
 def _responses(body: dict[str, Any]) -> tuple[int, Any]:
-    usage = {"input_tokens": 1210, "input_tokens_details": {"cached_tokens": 1030},
-             "output_tokens": 310, "output_tokens_details": {"reasoning_tokens": 130}, "total_tokens": 1520}
+    usage = {
+        "input_tokens": 1210,
+        "input_tokens_details": {"cached_tokens": 1030},
+        "output_tokens": 310,
+        "output_tokens_details": {"reasoning_tokens": 130},
+        "total_tokens": 1520,
+    }
     content = [{"type": "output_text", "text": ANSWER, "annotations": []}]
-    output = [{"type": "message", "id": "msg_OLFAKE01", "status": "completed", "role": "assistant",
-               "content": content}]
-    return 200, {"id": "resp_OLFAKE01", "object": "response", "created_at": 1, "status": "completed",
-                 "model": "o4-mini-2025-04-16", "output": output, "usage": usage, "parallel_tool_calls": True,
-                 "tool_choice": "auto", "tools": [], "service_tier": "default"}
+    output = [{"type": "message", "id": "msg_OLFAKE01", "status": "completed", "role": "assistant", "content": content}]
+    return 200, {
+        "id": "resp_OLFAKE01",
+        "object": "response",
+        "created_at": 1,
+        "status": "completed",
+        "model": "o4-mini-2025-04-16",
+        "output": output,
+        "usage": usage,
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "service_tier": "default",
+    }
 
 
 def _embeddings(body: dict[str, Any]) -> tuple[int, Any]:
     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
     data = [{"object": "embedding", "index": i, "embedding": [0.125] * 8} for i in range(len(inputs))]
     tokens = 7 * len(inputs)
-    return 200, {"object": "list", "data": data, "model": "text-embedding-3-small",
-                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return 200, {
+        "object": "list",
+        "data": data,
+        "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _messages(body: dict[str, Any]) -> tuple[int, Any]:
-    message = {"id": "msg_OLFAKE01", "type": "message", "role": "assistant",
-               "model": "claude-sonnet-4-5-20250929", "stop_reason": "end_turn", "stop_sequence": None}
+    message = {
+        "id": "msg_OLFAKE01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+    }
     if not body.get("stream"):
         content = [{"type": "text", "text": ANSWER}]
         return 200, {**message, "content": content, "usage": ANTHROPIC_USAGE}
     start_usage = {**ANTHROPIC_USAGE, "output_tokens": 1}
     events = [
-        _sse("message_start", {"type": "message_start",
-                               "message": {**message, "stop_reason": None, "content": [], "usage": start_usage}}),
-        _sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                     "content_block": {"type": "text", "text": ""}}),
-        _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                     "delta": {"type": "text_delta", "text": ANSWER}}),
+        _sse(
+            "message_start",
+            {"type": "message_start", "message": {**message, "stop_reason": None, "content": [], "usage": start_usage}},
+        ),
+        _sse(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        _sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ANSWER}},
+        ),
         _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        _sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                               "usage": ANTHROPIC_USAGE}),
+        _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": ANTHROPIC_USAGE,
+            },
+        ),
         _sse("message_stop", {"type": "message_stop"}),
     ]
     return 200, events
 
 
-ROUTES = {"/v1/chat/completions": _chat, "/v1/responses": _responses, "/v1/embeddings": _embeddings,
-          "/v1/messages": _messages}
+ROUTES = {
+    "/v1/chat/completions": _chat,
+    "/v1/responses": _responses,
+    "/v1/embeddings": _embeddings,
+    "/v1/messages": _messages,
+}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -120,8 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.path == "/v1/messages":
                 error: Any = {"type": "error", "error": {"type": "rate_limit_error", "message": "fake"}}
             else:
-                error = {"error": {"message": "fake", "type": "requests", "param": None,
-                                   "code": "rate_limit_exceeded"}}
+                error = {"error": {"message": "fake", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
             status, reply = 429, error
         else:
             status, reply = ROUTES[self.path](body)
@@ -157,15 +202,26 @@ def main() -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "openlit-demo"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    openlit.init(application_name="openlit-demo", environment="test", disable_metrics=True,
-                 pricing_json=str(HERE / "pricing.json"))
+    openlit.init(
+        application_name="openlit-demo",
+        environment="test",
+        disable_metrics=True,
+        pricing_json=str(HERE / "pricing.json"),
+    )
 
     oa = openai.OpenAI(base_url=base + "/v1", api_key="sk-fake", max_retries=0)
     an = anthropic.Anthropic(base_url=base, api_key="sk-ant-fake", max_retries=0)
-    chat_args: dict[str, Any] = {"model": "gpt-4o-mini", "max_tokens": 256, "temperature": 0.2,
-                                 "messages": [{"role": "user", "content": "What is the capital of France?"}]}
-    msg_args: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 256,
-                                "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+    chat_args: dict[str, Any] = {
+        "model": "gpt-4o-mini",
+        "max_tokens": 256,
+        "temperature": 0.2,
+        "messages": [{"role": "user", "content": "What is the capital of France?"}],
+    }
+    msg_args: dict[str, Any] = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "What is the capital of France?"}],
+    }
 
     def stream_usage() -> None:
         for _ in oa.chat.completions.create(**chat_args, stream=True, stream_options={"include_usage": True}):
@@ -186,19 +242,19 @@ def main() -> None:
         "openai_chat_stream_nousage": stream_nousage,
         "openai_chat_error": lambda: oa.chat.completions.create(**{**chat_args, "model": "fake-error-429"}),
         "openai_embeddings": lambda: oa.embeddings.create(
-            model="text-embedding-3-small", input=["hello", "world"], encoding_format="float"),
-        "openai_responses": lambda: oa.responses.create(model="o4-mini", input="Capital of France?",
-                                                        max_output_tokens=256),
+            model="text-embedding-3-small", input=["hello", "world"], encoding_format="float"
+        ),
+        "openai_responses": lambda: oa.responses.create(
+            model="o4-mini", input="Capital of France?", max_output_tokens=256
+        ),
         "anthropic_messages": lambda: an.messages.create(**msg_args),
         "anthropic_messages_stream": messages_stream,
         "anthropic_messages_error": lambda: an.messages.create(**{**msg_args, "model": "fake-error-429"}),
     }
     for name, call in scenarios.items():
         exporter.clear()
-        try:
+        with contextlib.suppress(openai.RateLimitError, anthropic.RateLimitError):
             call()
-        except (openai.RateLimitError, anthropic.RateLimitError):
-            pass
         spans = exporter.get_finished_spans()
         (HERE / f"{name}.pb").write_bytes(encode_spans(spans).SerializeToString())
         print(name, [(s.name, s.instrumentation_scope.name) for s in spans])
