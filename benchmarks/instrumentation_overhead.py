@@ -11,6 +11,7 @@ stream. If ``opentelemetry-instrumentation-openai-v2`` is installed it is measur
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import time
@@ -21,10 +22,9 @@ import openai
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-try:
-    import httpx2 as httpx
-except ImportError:  # openai 1.x/2.x
-    import httpx  # type: ignore[no-redef]
+# The HTTP library the installed SDK is built on: httpx2 from openai 3, httpx before.
+_base_client: Any = importlib.import_module("openai._base_client")
+httpx: Any = getattr(_base_client, "httpx2", None) or _base_client.httpx
 
 from genai_cost.instrumentation.openai import OpenAIInstrumentor
 

@@ -374,9 +374,9 @@ def _range(metric: str, selector: str) -> str:
 def cache_savings(window: str) -> str:
     """Net cache savings per (provider, model): cached tokens at the input price minus their cost.
 
-    The input price of a model is what its uncached input tokens cost per token over the same
-    window (cost / tokens with ``token_type="input"``). Models without uncached input in the window
-    have no price to compare with and are left out. Cache writes count too: where they cost more
+    The input price of a model is what its uncached input tokens have cost per token (cumulative
+    cost / tokens with ``token_type="input"``). Models that never had uncached input have no price
+    to compare with and are left out. Cache writes count too: where they cost more
     than input (Anthropic), the premium is subtracted from the savings.
     ``window="range"`` sums over the dashboard range (USD); ``window="rate"`` uses the recorded
     5-minute rates (USD per hour).
@@ -395,7 +395,11 @@ def cache_savings(window: str) -> str:
         series = f"increase({metric}{selector}[$__range])" if window == "range" else f"{metric}{selector}"
         return _sum_by("provider, model", series)
 
-    input_price = f"{total(cost_metric, uncached)}\n    / ({total(tokens_metric, uncached)} > 0)"
+    # The price comes from the cumulative counters, not the window: a window in which no uncached
+    # input arrived still has cached tokens to value, and a model's input price does not depend on it.
+    price_cost = _sum_by("provider, model", f"genai_cost_usd_total{{{USAGE}, {uncached}}}")
+    price_tokens = _sum_by("provider, model", f"genai_tokens_total{{{USAGE}, {uncached}}}")
+    input_price = f"{price_cost}\n    / ({price_tokens} > 0)"
     return (
         f"(\n  {total(tokens_metric, cached)}\n  * on (provider, model) (\n    {input_price}\n  )\n"
         f"  - on (provider, model)\n  {total(cost_metric, cached)}\n){scale}"
@@ -439,7 +443,7 @@ def overview() -> Json:
             "Cache savings in range",
             "What cached tokens would have cost at each model's input price, minus what they cost "
             "(cache-write premiums subtracted). The input price is the model's uncached input cost per "
-            "token over the same range.",
+            "token (from the cumulative counters).",
             "currencyUSD",
             Query(f"sum(\n{cache_savings('range')}\n)"),
             decimals=2,

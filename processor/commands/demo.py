@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import tempfile
@@ -90,18 +91,22 @@ def _run(args: argparse.Namespace, ledger: Path) -> int:
     import logging
 
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from genai_cost.fakes.llm_server import FakeLLMServer
     from genai_cost.instrumentation.anthropic import AnthropicInstrumentor
+    from genai_cost.instrumentation.core.settings import GENAI_COST_OPENAI_INCLUDE_USAGE
     from genai_cost.instrumentation.openai import OpenAIInstrumentor
     from genai_cost.processor.app import App
     from genai_cost.processor.config import ConfigError
     from genai_cost.processor.demo.live import LiveTable, agent_table
     from genai_cost.processor.demo.workload import ROUND, Workload, steps
 
+    # The fake server is a local OpenAI-compatible server, for which usage on streams is opt-in.
+    os.environ.setdefault(GENAI_COST_OPENAI_INCLUDE_USAGE, "true")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     out = sys.stdout
     try:
@@ -115,7 +120,7 @@ def _run(args: argparse.Namespace, ledger: Path) -> int:
     provider = TracerProvider(resource=Resource.create({"service.name": "genai-cost-demo"}))
     exporter = OTLPSpanExporter(endpoint=f"http://127.0.0.1:{app.grpc_port}", insecure=True)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200))
-    instrumentors = [OpenAIInstrumentor(), AnthropicInstrumentor()]
+    instrumentors: list[BaseInstrumentor] = [OpenAIInstrumentor(), AnthropicInstrumentor()]
     for instrumentor in instrumentors:
         instrumentor.instrument(tracer_provider=provider)
     api = f"http://127.0.0.1:{app.http_port}"

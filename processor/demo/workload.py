@@ -26,13 +26,13 @@ class Step:
 
 ROUND: tuple[Step, ...] = (
     Step("support-bot", "openai", "chat_stream", "gpt-4o-mini"),
-    Step("support-bot", "openai", "chat", "gpt-4o-mini", Script(input_tokens=900, cached_tokens=0, output_tokens=120)),
+    Step("support-bot", "openai", "chat", "gpt-4o-mini", Script(input_tokens=900, cached_tokens=0, output_tokens=120, reasoning_tokens=0)),
     Step("research-agent", "anthropic", "messages", "claude-sonnet-4-5"),
     Step("research-agent", "anthropic", "messages_stream", "claude-sonnet-4-5"),
     Step("research-agent", "openai", "responses", "o4-mini"),
     Step("billing-agent", "openai", "chat", "gpt-4o"),
     Step("billing-agent", "openai", "embeddings", "text-embedding-3-small"),
-    Step("labs-agent", "openai", "chat", UNKNOWN_MODEL, Script(input_tokens=400, cached_tokens=0, output_tokens=80)),
+    Step("labs-agent", "openai", "chat", UNKNOWN_MODEL, Script(input_tokens=400, cached_tokens=0, output_tokens=80, reasoning_tokens=0)),
 )
 """One round: four agents, two providers, five models, streams, cached and reasoning tokens."""
 

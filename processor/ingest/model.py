@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from genai_cost.processor.domain.records import LlmCall
 
@@ -54,18 +55,29 @@ class DecodedBatch:
 
 @dataclass(slots=True)
 class SpanView:
-    """The parts of one candidate span that dialect readers need, whatever the wire encoding."""
+    """The parts of one candidate span that dialect readers need, whatever the wire encoding.
+
+    ``attributes`` holds the span's attributes whose keys a dialect, attribution or a configured tag
+    reads (``normalise.span_keys``), not the others; :func:`recorded_order` gives their order.
+    """
 
     trace_id: str  # lowercase hex, "" when the id has the wrong length
     span_id: str
     parent_span_id: str | None
-    name: str
     start_time_ns: int
     end_time_ns: int
     status_code: int  # 0 unset, 1 ok, 2 error
-    attributes: dict[str, AttrValue]  # in recorded order
+    attributes: dict[str, AttrValue]  # in recorded order unless ``message`` is set
     scope_name: str
     scope_version: str
     resource: Mapping[str, AttrValue]
     ids_valid: bool = True
     id_problem: str = ""
+    message: Any = None  # the parsed protobuf Span, when ``attributes`` is not in recorded order
+
+
+def recorded_order(span: SpanView) -> list[str]:
+    """The span's attribute keys in recorded order (first occurrence of each key)."""
+    if span.message is None:
+        return list(span.attributes)
+    return list(dict.fromkeys(kv.key for kv in span.message.attributes))

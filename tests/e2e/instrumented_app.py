@@ -6,6 +6,7 @@ It knows nothing of OTLP or the processor: the instrumentors and exporter come f
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import anthropic
@@ -30,7 +31,5 @@ with attribute_to(agent="research-agent", session="paper-7"):
 
 with attribute_to(agent="labs-agent"):
     oai.chat.completions.create(model="acme-llm-1", messages=question)  # type: ignore[arg-type]
-    try:
+    with contextlib.suppress(openai.RateLimitError):
         oai.chat.completions.create(model="gpt-4o-mini", messages=question)  # type: ignore[arg-type]
-    except openai.RateLimitError:
-        pass

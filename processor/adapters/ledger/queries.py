@@ -5,14 +5,19 @@ raises past 2^63 pico-USD (about 9.2 million USD), so each cost column is summed
 ``x / 10^6`` and ``x % 10^6``, neither of which can overflow for any real ledger, and the parts
 are recombined as Python ints. Callers turn pico-USD into Decimal (``domain.report``).
 
-Calendar grouping (day, month) is exact in any IANA zone: the local midnights covering the
-selected calls go into a temporary table, and each period is read with a range scan of the
-``end_time_ns`` index. A call belongs to the period its ``end_time_ns`` falls in.
+Calendar grouping (day, month) is exact in any IANA zone. The local midnights covering the
+selected calls are computed in Python; one scan sums the calls by ``end_time_ns / bucket``, where
+the bucket is the greatest common divisor of those boundaries (a day in UTC, an hour or 15 minutes
+in zones with DST or half-hour offsets), so no bucket straddles two periods, and the buckets are
+added up per period. Zones with odd historical offsets fall back to a range scan of the
+``end_time_ns`` index per period. A call belongs to the period its ``end_time_ns`` falls in.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import math
 import sqlite3
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -21,11 +26,13 @@ from pathlib import Path
 
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS
 from genai_cost.processor.domain.records import PriceSource, TokenUsage
-from genai_cost.processor.domain.report import GroupBy, SummaryRow, Totals, periods, sort_rows
+from genai_cost.processor.domain.report import GroupBy, Period, SummaryRow, Totals, periods, sort_rows
 from genai_cost.processor.pipeline.ports import LedgerError
 
 BUSY_TIMEOUT_MS = 10_000
 _SPLIT = 1_000_000  # cost sums are taken as SUM(x / _SPLIT) and SUM(x % _SPLIT)
+MIN_BUCKET_NS = 60 * 10**9  # calendar sums scan once, grouped by buckets of at least a minute...
+MAX_BUCKETS = 2_000_000  # ...and at most this many, else each period is read through the index
 
 TOKEN_COLUMNS: tuple[str, ...] = (
     "input_tokens",
@@ -156,10 +163,6 @@ def summarize(conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz
 
 def _summarize_periods(conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz: tzinfo) -> list[SummaryRow]:
     clause, params = where.where()
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS report_periods "
-        "(start_ns INTEGER PRIMARY KEY, end_ns INTEGER NOT NULL, label TEXT NOT NULL)"
-    )
     conn.execute("BEGIN")  # one snapshot for the range and the sums
     try:
         low = conn.execute(f"SELECT MIN(end_time_ns) FROM calls WHERE {clause}", params).fetchone()[0]
@@ -167,6 +170,35 @@ def _summarize_periods(conn: sqlite3.Connection, group_by: GroupBy, where: CallF
             return []
         high = conn.execute(f"SELECT MAX(end_time_ns) FROM calls WHERE {clause}", params).fetchone()[0]
         spans = periods(low, high, group_by, tz)
+        bucket = math.gcd(*(p.start_ns for p in spans), spans[-1].end_ns)
+        if bucket >= MIN_BUCKET_NS and (high - low) // bucket <= MAX_BUCKETS:
+            return _sum_by_buckets(conn, spans, bucket, clause, params)
+        return _sum_by_join(conn, spans, where)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _sum_by_buckets(
+    conn: sqlite3.Connection, spans: Sequence[Period], bucket: int, clause: str, params: list[object]
+) -> list[SummaryRow]:
+    """One scan grouped by ``end_time_ns / bucket``; every period boundary is a multiple of
+    ``bucket``, so each bucket lies in exactly one period and the sums are exact."""
+    starts = [p.start_ns for p in spans]
+    sums: dict[int, Totals] = {}
+    sql = f"SELECT end_time_ns / {bucket}, {_sums_sql('')} FROM calls WHERE {clause} GROUP BY 1"
+    for r in conn.execute(sql, params):
+        index = bisect.bisect_right(starts, r[0] * bucket) - 1
+        sums[index] = sums[index] + _totals(r[1:]) if index in sums else _totals(r[1:])
+    return [SummaryRow(spans[i].label, sums[i]) for i in sorted(sums)]
+
+
+def _sum_by_join(conn: sqlite3.Connection, spans: Sequence[Period], where: CallFilter) -> list[SummaryRow]:
+    """Each period read by a range scan of the end-time index (zones with odd historical offsets)."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS report_periods "
+        "(start_ns INTEGER PRIMARY KEY, end_ns INTEGER NOT NULL, label TEXT NOT NULL)"
+    )
+    try:
         conn.executemany(
             "INSERT INTO temp.report_periods VALUES (?, ?, ?)",
             [(p.start_ns, p.end_ns, p.label) for p in spans],
@@ -180,7 +212,6 @@ def _summarize_periods(conn: sqlite3.Connection, group_by: GroupBy, where: CallF
         return [SummaryRow(r[0], _totals(r[1:])) for r in conn.execute(sql, c_params)]
     finally:
         conn.execute("DELETE FROM temp.report_periods")
-        conn.execute("COMMIT")
 
 
 def total(conn: sqlite3.Connection, where: CallFilter) -> Totals:

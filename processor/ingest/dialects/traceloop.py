@@ -13,7 +13,7 @@ helper which does not set it, by that path recording usage before ``gen_ai.respo
 from __future__ import annotations
 
 from genai_cost.processor.ingest.dialects.base import Reading, Role, read_semconv
-from genai_cost.processor.ingest.model import SpanView
+from genai_cost.processor.ingest.model import SpanView, recorded_order
 
 NAME = "traceloop"
 _SPAN_KIND = "traceloop.span.kind"
@@ -50,8 +50,8 @@ def _anthropic_stream_overcount(span: SpanView, reading: Reading) -> int:
     attrs = span.attributes
     if attrs.get("gen_ai.is_streaming") is True:
         return 1
-    keys = list(attrs)
     if "gen_ai.response.model" in attrs and "gen_ai.usage.output_tokens" in attrs:
+        keys = recorded_order(span)
         return 1 if keys.index("gen_ai.usage.output_tokens") < keys.index("gen_ai.response.model") else 0
     return 0
 

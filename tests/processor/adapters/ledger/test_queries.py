@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 from datetime import datetime
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from genai_cost.processor.adapters.ledger import queries
 from genai_cost.processor.adapters.ledger.queries import (
     CallFilter,
     CostUpdate,
@@ -27,7 +29,7 @@ from genai_cost.processor.adapters.ledger.queries import (
 )
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS
 from genai_cost.processor.domain.records import PriceSource, TokenUsage
-from genai_cost.processor.domain.report import GroupBy, Totals
+from genai_cost.processor.domain.report import GroupBy, Totals, periods
 from genai_cost.processor.pipeline.ports import LedgerError
 
 UTC = ZoneInfo("UTC")
@@ -365,3 +367,50 @@ def test_readonly_connection_cannot_write(tmp_path: Path, ledger_rows: ModuleTyp
     conn = connect_readonly(ledger_rows.create_ledger(tmp_path / "ro.db", [ledger_rows.row()]))
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         conn.execute("DELETE FROM calls")
+
+
+def test_odd_historical_offset_reads_each_period_through_the_index(
+    tmp_path: Path, ledger_rows: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monrovia was at -00:44:30 in 1971: midnights fall on half minutes, so no bucket fits them."""
+    lr = ledger_rows
+    rows = [
+        lr.row(end_time_ns=ns("1971-03-10T00:44:29+00:00"), cost_output_pusd=1),  # 23:59:59 local, 9 March
+        lr.row(end_time_ns=ns("1971-03-10T00:44:30+00:00"), cost_output_pusd=10),  # local midnight
+        lr.row(end_time_ns=ns("1971-03-11T00:44:29+00:00"), cost_output_pusd=100),
+    ]
+    conn = connect_readonly(lr.create_ledger(tmp_path / "m.db", rows))
+    buckets: list[int] = []
+    monkeypatch.setattr(queries, "_sum_by_buckets", lambda *a: buckets.append(a[2]) or [])
+    assert keyed(summarize(conn, GroupBy.DAY, CallFilter(), ZoneInfo("Africa/Monrovia"))) == [
+        ("1971-03-09", 1, 1),
+        ("1971-03-10", 2, 110),
+    ]
+    assert buckets == []  # the index path answered
+    assert summarize(conn, GroupBy.DAY, CallFilter(), UTC) == []  # UTC days: the (stubbed) bucket path
+    assert buckets == [86_400 * 10**9]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns"])
+def test_bucket_and_index_paths_agree(tmp_path: Path, ledger_rows: ModuleType, zone: str) -> None:
+    rng = random.Random(zone)
+    lr = ledger_rows
+    start = ns("2023-01-01T00:00:00+00:00")
+    rows = [
+        lr.row(end_time_ns=start + rng.randrange(0, 800 * 86_400 * 10**9), cost_input_pusd=rng.randrange(10**9),
+               input_tokens=rng.randrange(1000), price_source=rng.choice(["unpriced", "override"]))
+        for _ in range(300)
+    ]  # fmt: skip
+    conn = connect_readonly(lr.create_ledger(tmp_path / "agree.db", rows))
+    tz = ZoneInfo(zone)
+    for group_by in (GroupBy.DAY, GroupBy.MONTH):
+        low = min(r["end_time_ns"] for r in rows)
+        high = max(r["end_time_ns"] for r in rows)
+        spans = periods(low, high, group_by, tz)
+        bucket = math.gcd(*(p.start_ns for p in spans), spans[-1].end_ns)
+        assert bucket >= 15 * 60 * 10**9
+        clause, params = CallFilter().where()
+        by_buckets = queries._sum_by_buckets(conn, spans, bucket, clause, params)
+        by_index = queries._sum_by_join(conn, spans, CallFilter())
+        assert by_buckets == by_index
+        assert sum(r.totals.calls for r in by_buckets) == 300
