@@ -123,12 +123,32 @@ class _Scope(attribute_to):
         self._tokens = []
 
 
+# The API keeps the baggage as a plain dict under this context key; reading it directly skips
+# ``baggage.get_all``'s read-only view (the common case, no baggage at all, is one dict look-up).
+_BAGGAGE_CONTEXT_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
+
+
+def _baggage(ctx: context.Context | None) -> Mapping[str, object]:
+    if _BAGGAGE_CONTEXT_KEY is not None:
+        raw = context.get_value(_BAGGAGE_CONTEXT_KEY, ctx)
+        if raw is None or isinstance(raw, dict):
+            return raw or {}
+    return baggage.get_all(ctx)
+
+
+def add_span_attributes(attrs: dict[str, Any], ctx: context.Context | None = None) -> None:
+    """Add the attribution of ``ctx`` (default: current) to ``attrs`` (a span's attribute dict)."""
+    entries = _baggage(ctx)
+    if entries:
+        for key, value in entries.items():
+            if key in _KEYS or key.startswith(semconv.TAG_PREFIX):
+                attrs[key] = str(value)
+
+
 def span_attributes(ctx: context.Context | None = None) -> dict[str, str]:
     """The attribution of ``ctx`` (default: current) as span attributes."""
     out: dict[str, str] = {}
-    for key, value in baggage.get_all(ctx).items():
-        if key in _KEYS or key.startswith(semconv.TAG_PREFIX):
-            out[key] = str(value)
+    add_span_attributes(out, ctx)
     return out
 
 

@@ -2,7 +2,9 @@
 
 Only the SDK call itself (``wrapped(*args, **kwargs)``) may raise to the caller. Everything we do
 before and after it runs through :func:`guarded` / :func:`run_guarded`, which swallow and count
-exceptions and log each failing site once.
+exceptions and log each failing site once. Hot paths (per call, per chunk) may instead catch
+``Exception`` inline and hand the site name to :func:`report`: the same counting and logging,
+without an extra function call on the happy path.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ failures: Counter[str] = Counter()
 """Telemetry failures swallowed so far, by site (qualified function name). Read by tests."""
 
 
-def _report(site: str) -> None:
+def report(site: str) -> None:
+    """Count a swallowed telemetry failure at ``site`` (log it, with the traceback, the first time).
+
+    Call it from an ``except Exception`` block: the exception being handled is what gets logged.
+    """
     failures[site] += 1
     if failures[site] == 1:
         _logger.warning("genai-cost telemetry failed in %s; the call itself is unaffected", site, exc_info=True)
+
+
+def site_of(fn: Callable[..., object]) -> str:
+    """The site name of a callable: its qualified name (``module.Class.method``)."""
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def guarded(default: R) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -39,7 +50,7 @@ def guarded(default: R) -> Callable[[Callable[P, R]], Callable[P, R]]:
             try:
                 return fn(*args, **kwargs)
             except Exception:
-                _report(site)
+                report(site)
                 return default
 
         return wrapper
@@ -52,5 +63,5 @@ def run_guarded(fn: Callable[..., R], *args: object, default: R | None = None, *
     try:
         return fn(*args, **kwargs)
     except Exception:
-        _report(f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}")
+        report(site_of(fn))
         return default

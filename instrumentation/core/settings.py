@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final, Generic, TypeVar
 
 _logger = logging.getLogger(__name__)
 
@@ -54,6 +55,43 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return default
 
 
-def capture_content() -> bool:
-    """Whether message content may be recorded (read per call so tests and apps can toggle it)."""
-    return env_flag(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
+T = TypeVar("T")
+
+_UNREAD: Final = object()
+_ENVIRON: Final = os.environ
+# CPython keeps the process environment in ``os.environ._data`` (encoded key -> encoded value);
+# reading it directly costs a dict look-up instead of ``os.environ.get``'s encode-and-KeyError path.
+_ENV_DATA: Final[Any] = getattr(_ENVIRON, "_data", None)
+_ENCODE_KEY: Final[Any] = getattr(_ENVIRON, "encodekey", None)
+
+
+class CachedEnv(Generic[T]):
+    """An env var read on every call but parsed only when its raw value changes.
+
+    Settings stay live (an app or a test may change the environment at any time), while the
+    per-call cost is one dict look-up and an identity check. A bad value is logged once.
+    """
+
+    __slots__ = ("_key", "_name", "_parse", "_raw", "_value")
+
+    def __init__(self, name: str, parse: Callable[[str], T]) -> None:
+        self._name = name
+        self._parse = parse
+        self._key: Any = _ENCODE_KEY(name) if isinstance(_ENV_DATA, dict) and callable(_ENCODE_KEY) else None
+        self._raw: object = _UNREAD
+        self._value: Any = None
+
+    def __call__(self) -> T:
+        if self._key is not None and os.environ is _ENVIRON:
+            raw = _ENV_DATA.get(self._key)
+        else:  # os.environ replaced, or not CPython's mapping
+            raw = os.environ.get(self._name)
+        if raw is not self._raw:
+            # Keep the raw object itself: while we hold it, an unchanged value is the same object.
+            self._value = self._parse(self._name)
+            self._raw = raw
+        return self._value  # type: ignore[no-any-return]
+
+
+capture_content: Final[CachedEnv[bool]] = CachedEnv(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, env_flag)
+"""``capture_content()``: whether message content may be recorded (live: follows the environment)."""

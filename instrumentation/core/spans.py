@@ -39,8 +39,17 @@ def start_llm_span(
         attrs[semconv.REQUEST_STREAM] = stream
     if extra:
         attrs.update(extra)
-    attrs.update(attribution.span_attributes())
     name = f"{operation} {request_model}" if request_model else operation
+    return start_client_span(tracer, name, attrs)
+
+
+def start_client_span(tracer: Tracer, name: str, attrs: dict[str, AttributeValue]) -> Span:
+    """Start a CLIENT span (not made current) with ``attrs`` plus the attribution from baggage.
+
+    The lower-level form of :func:`start_llm_span` for hot paths that build their attribute dict
+    themselves: it is extended in place and passed whole to ``start_span`` (no per-attribute calls).
+    """
+    attribution.add_span_attributes(attrs)
     return tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
 
 

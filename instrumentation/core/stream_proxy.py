@@ -16,7 +16,7 @@ from typing import Any
 
 import wrapt
 
-from genai_cost.instrumentation.core.guard import run_guarded
+from genai_cost.instrumentation.core.guard import report, run_guarded, site_of
 
 
 class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -46,25 +46,28 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         else:
             run_guarded(self._on_stream_error, exc)
 
-    def _keep(self, chunk: Any) -> bool:
-        keep = run_guarded(self._process_chunk, chunk, default=True)
-        return keep is not False
-
     # -- sync iteration -------------------------------------------------------------------
+    # Per chunk: the hook runs guarded inline (no helper call), as the SDK's own work per chunk
+    # is the only cost the caller should see.
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
+        wrapped = self.__wrapped__
         while True:
             try:
-                chunk = self.__wrapped__.__next__()
+                chunk = wrapped.__next__()
             except StopIteration:
                 self._finalize()
                 raise
             except BaseException as exc:
                 self._finalize(exc)
                 raise
-            if self._keep(chunk):
+            try:
+                if self._process_chunk(chunk) is not False:
+                    return chunk
+            except Exception:
+                report(site_of(self._process_chunk))
                 return chunk
 
     def __enter__(self) -> StreamProxy:
@@ -107,16 +110,21 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         return self
 
     async def __anext__(self) -> Any:
+        wrapped = self.__wrapped__
         while True:
             try:
-                chunk = await self.__wrapped__.__anext__()
+                chunk = await wrapped.__anext__()
             except StopAsyncIteration:
                 self._finalize()
                 raise
             except BaseException as exc:
                 self._finalize(exc)
                 raise
-            if self._keep(chunk):
+            try:
+                if self._process_chunk(chunk) is not False:
+                    return chunk
+            except Exception:
+                report(site_of(self._process_chunk))
                 return chunk
 
     async def __aenter__(self) -> StreamProxy:

@@ -17,6 +17,8 @@ Attributes = dict[str, AttributeValue]
 
 
 def _int(value: Any) -> int | None:
+    if value.__class__ is int:  # the common case, decided without isinstance
+        return value  # type: ignore[no-any-return]
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -24,28 +26,46 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _get(obj: Any, key: str) -> Any:
+    """A field of an SDK object or of a plain JSON dict (``None`` when absent)."""
+    return obj.get(key) if obj.__class__ is dict else getattr(obj, key, None)
+
+
 def _detail(details: Any, key: str) -> int | None:
     """A ``*_details`` count; older SDKs keep details they do not model as plain dicts."""
     if details is None:
         return None
-    if isinstance(details, dict):
-        return _int(details.get(key))
-    return _int(getattr(details, key, None))
+    return _int(_get(details, key))
 
 
 def chat_usage(usage: Any) -> Attributes:
-    """``CompletionUsage`` -> token attributes (``prompt_tokens`` already includes cached tokens)."""
-    cached = _detail(getattr(usage, "prompt_tokens_details", None), "cached_tokens")
+    """``CompletionUsage`` (or its JSON dict) -> token attributes.
+
+    ``prompt_tokens`` already includes cached tokens. Runs once per call: fields are read
+    directly, without a helper call per field.
+    """
+    if usage.__class__ is dict:
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        prompt_details, completion_details = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
+    else:
+        prompt, completion = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+        prompt_details = getattr(usage, "prompt_tokens_details", None)
+        completion_details = getattr(usage, "completion_tokens_details", None)
+    attrs: Attributes = {}
+    if prompt.__class__ is int or _int(prompt) is not None:
+        attrs[semconv.USAGE_INPUT_TOKENS] = prompt
+    if completion.__class__ is int or _int(completion) is not None:
+        attrs[semconv.USAGE_OUTPUT_TOKENS] = completion
+    cached = _detail(prompt_details, "cached_tokens")
     if cached is None:
         # DeepSeek reports its cache hits beside prompt_tokens (hit + miss = prompt_tokens).
-        cached = _int(getattr(usage, "prompt_cache_hit_tokens", None))
-    reasoning = _detail(getattr(usage, "completion_tokens_details", None), "reasoning_tokens")
-    return usage_attributes(
-        input_tokens=_int(getattr(usage, "prompt_tokens", None)),
-        output_tokens=_int(getattr(usage, "completion_tokens", None)),
-        cache_read=cached,
-        reasoning=reasoning,
-    )
+        cached = _int(_get(usage, "prompt_cache_hit_tokens"))
+    if cached is not None:
+        attrs[semconv.USAGE_CACHE_READ_INPUT_TOKENS] = cached
+    reasoning = _detail(completion_details, "reasoning_tokens")
+    if reasoning is not None:
+        attrs[semconv.USAGE_REASONING_OUTPUT_TOKENS] = reasoning
+    return attrs
 
 
 def responses_usage(usage: Any) -> Attributes:
@@ -71,14 +91,14 @@ def _usage_or_unavailable(attrs: Attributes, usage_attrs: Attributes | None) -> 
 
 
 def _metadata(obj: Any, attrs: Attributes) -> None:
-    response_id = _str(getattr(obj, "id", None))
-    if response_id:
+    response_id = getattr(obj, "id", None)
+    if response_id and isinstance(response_id, str):
         attrs[semconv.RESPONSE_ID] = response_id
-    model = _str(getattr(obj, "model", None))
-    if model:
+    model = getattr(obj, "model", None)
+    if model and isinstance(model, str):
         attrs[semconv.RESPONSE_MODEL] = model
-    tier = _str(getattr(obj, "service_tier", None))
-    if tier:
+    tier = getattr(obj, "service_tier", None)
+    if tier and isinstance(tier, str):
         attrs[semconv.OPENAI_SERVICE_TIER] = tier
 
 
@@ -86,9 +106,11 @@ def chat_completion(completion: Any) -> Attributes:
     """A ``ChatCompletion`` (or ``ParsedChatCompletion``) -> span attributes."""
     attrs: Attributes = {}
     _metadata(completion, attrs)
-    reasons = [r for c in getattr(completion, "choices", None) or () if (r := _str(getattr(c, "finish_reason", None)))]
-    if reasons:
-        attrs[semconv.RESPONSE_FINISH_REASONS] = reasons
+    choices = getattr(completion, "choices", None)
+    if choices:
+        reasons = [r for c in choices if (r := getattr(c, "finish_reason", None)) and isinstance(r, str)]
+        if reasons:
+            attrs[semconv.RESPONSE_FINISH_REASONS] = reasons
     usage = getattr(completion, "usage", None)
     _usage_or_unavailable(attrs, chat_usage(usage) if usage is not None else None)
     return attrs

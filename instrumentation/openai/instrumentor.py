@@ -59,6 +59,7 @@ def _sdk_types() -> SdkTypes:
         lazy_raw=present(("openai._response", "APIResponse")),
         async_raw=present(("openai._response", "AsyncAPIResponse")),
         not_given=present(("openai._types", "NotGiven"), ("openai._types", "Omit")),
+        models=present(("openai._models", "BaseModel")),
     )
 
 

@@ -14,8 +14,13 @@ may reject unknown options, so nothing is added for them either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
+
+from opentelemetry.util.types import AttributeValue
+
+from genai_cost.instrumentation.core import semconv
 
 FALLBACK_PROVIDER: Final = "openai"
 AZURE_OPENAI: Final = "azure.ai.openai"
@@ -29,6 +34,16 @@ class ProviderInfo:
     include_usage: bool
     server_address: str | None
     server_port: int | None
+    attributes: Mapping[str, AttributeValue] = field(init=False, repr=False, compare=False)
+    """The span attributes these give (provider, server address and port), built once."""
+
+    def __post_init__(self) -> None:
+        attrs: dict[str, AttributeValue] = {semconv.PROVIDER_NAME: self.name}
+        if self.server_address:
+            attrs[semconv.SERVER_ADDRESS] = self.server_address
+        if self.server_port is not None:
+            attrs[semconv.SERVER_PORT] = self.server_port
+        object.__setattr__(self, "attributes", attrs)
 
 
 # (host suffix, provider name, documents stream_options.include_usage); first match wins.

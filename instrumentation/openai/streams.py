@@ -2,18 +2,55 @@
 
 The caller iterates the proxy exactly as the SDK stream; the span ends once, when the stream is
 exhausted, fails, is closed or abandoned. When we added ``stream_options.include_usage`` ourselves,
-the usage-only chunk it produces is hidden and the ``usage: null`` field the option adds to every
-other chunk is marked unset again, so the caller sees exactly the chunks it would have seen.
+the usage-only chunk it produces is hidden (dropped from the SDK's event stream before it is
+parsed, see ``usage_events``; failing that, dropped by the proxy) and the ``usage: null`` field the
+option adds to every other chunk is marked unset again, so the caller sees exactly the chunks it
+would have seen.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from genai_cost.instrumentation.core import semconv
+from genai_cost.instrumentation.core.guard import report
 from genai_cost.instrumentation.core.stream_proxy import StreamProxy
-from genai_cost.instrumentation.openai import content, extract
+from genai_cost.instrumentation.openai import content, extract, usage_events
 from genai_cost.instrumentation.openai.calls import CallSpan
+
+_SITE_INSTALL: Final = f"{__name__}.ChatStream.install_usage_filter"
+
+
+class _ChatState:
+    """What a chat stream has shown so far (plain slots: read on every chunk)."""
+
+    __slots__ = ("capture", "hide", "id", "model", "reasons", "texts", "tier", "usage")
+
+    def __init__(self, hide: bool, capture: bool) -> None:
+        self.hide = hide
+        self.capture = capture
+        self.id: str | None = None
+        self.model: str | None = None
+        self.tier: str | None = None
+        self.usage: Any = None  # the SDK's usage object, or the JSON dict of a hidden usage chunk
+        self.reasons: dict[int, str] = {}
+        self.texts: dict[int, list[str]] = {}
+
+    def first(self, chunk: Any) -> None:
+        """Response id, model and tier, from the first chunk that has an id (a chunk object or
+        its JSON dict). Azure sends a first chunk with empty id/model (prompt filter results)."""
+        if chunk.__class__ is dict:
+            values = (chunk.get("id"), chunk.get("model"), chunk.get("service_tier"))
+        else:
+            values = (chunk.id, chunk.model, getattr(chunk, "service_tier", None))
+        if values[0]:
+            self.id, self.model, self.tier = values
+
+    def hidden_usage(self, body: dict[str, Any]) -> None:
+        """The usage-only chunk we asked for, taken from the event stream before the SDK parsed it."""
+        self.usage = body["usage"]
+        if self.id is None:
+            self.first(body)
 
 
 class ChatStream(StreamProxy):
@@ -22,60 +59,58 @@ class ChatStream(StreamProxy):
     def __init__(self, wrapped: Any, call: CallSpan) -> None:
         super().__init__(wrapped)
         self._self_call = call
-        self._self_hide = call.hide_usage_chunk
-        self._self_capture = call.capture
-        self._self_id: str | None = None
-        self._self_model: str | None = None
-        self._self_tier: str | None = None
-        self._self_usage: Any = None
-        self._self_reasons: dict[int, str] = {}
-        self._self_texts: dict[int, list[str]] = {}
+        state = self._self_state = _ChatState(call.hide_usage_chunk, call.capture)
+        if state.hide:
+            try:
+                usage_events.install(wrapped, state.hidden_usage)
+            except Exception:
+                report(_SITE_INSTALL)
 
     def _process_chunk(self, chunk: Any) -> bool:
-        if self._self_id is None and chunk.id:
-            # Azure sends a first chunk with empty id/model (prompt filter results).
-            self._self_id = chunk.id
-            self._self_model = chunk.model
-            self._self_tier = getattr(chunk, "service_tier", None)
+        # Per chunk: a few attribute reads; everything else waits for the end of the stream.
+        state = self._self_state
+        if state.id is None:
+            state.first(chunk)
         choices = chunk.choices
-        for choice in choices:
-            reason = choice.finish_reason
-            if reason:
-                self._self_reasons[choice.index] = reason
-            if self._self_capture:
-                text = getattr(choice.delta, "content", None)
-                if text:
-                    self._self_texts.setdefault(choice.index, []).append(text)
+        if choices:
+            for choice in choices:
+                reason = choice.finish_reason
+                if reason:
+                    state.reasons[choice.index] = reason
+                if state.capture:
+                    text = getattr(choice.delta, "content", None)
+                    if text:
+                        state.texts.setdefault(choice.index, []).append(text)
         usage = getattr(chunk, "usage", None)
         if usage is not None:
-            self._self_usage = usage
-            if self._self_hide and not choices:
-                return False  # the usage-only chunk we asked for
-        elif self._self_hide:
+            state.usage = usage
+            if state.hide and not choices:
+                return False  # the usage-only chunk we asked for, if it got past the event filter
+        elif state.hide:
+            # ``include_usage`` adds ``"usage": null`` to every chunk: unset it again, as without.
             fields_set = getattr(chunk, "__pydantic_fields_set__", None)
             if fields_set is not None:
                 fields_set.discard("usage")
         return True
 
     def _attributes(self) -> extract.Attributes:
+        state = self._self_state
         attrs: extract.Attributes = {}
-        if self._self_id:
-            attrs[semconv.RESPONSE_ID] = self._self_id
-        if self._self_model:
-            attrs[semconv.RESPONSE_MODEL] = self._self_model
-        if isinstance(self._self_tier, str) and self._self_tier:
-            attrs[semconv.OPENAI_SERVICE_TIER] = self._self_tier
-        if self._self_reasons:
-            attrs[semconv.RESPONSE_FINISH_REASONS] = [self._self_reasons[i] for i in sorted(self._self_reasons)]
-        usage = extract.chat_usage(self._self_usage) if self._self_usage is not None else None
+        if state.id and isinstance(state.id, str):
+            attrs[semconv.RESPONSE_ID] = state.id
+        if state.model and isinstance(state.model, str):
+            attrs[semconv.RESPONSE_MODEL] = state.model
+        if state.tier and isinstance(state.tier, str):
+            attrs[semconv.OPENAI_SERVICE_TIER] = state.tier
+        if state.reasons:
+            attrs[semconv.RESPONSE_FINISH_REASONS] = [state.reasons[i] for i in sorted(state.reasons)]
+        usage = extract.chat_usage(state.usage) if state.usage is not None else None
         if usage:
             attrs.update(usage)
         else:
             attrs[semconv.USAGE_UNAVAILABLE] = True
-        if self._self_capture:
-            attrs[semconv.OUTPUT_MESSAGES] = content.to_json(
-                content.streamed_chat_output(self._self_texts, self._self_reasons)
-            )
+        if state.capture:
+            attrs[semconv.OUTPUT_MESSAGES] = content.to_json(content.streamed_chat_output(state.texts, state.reasons))
         return attrs
 
     def _on_stream_end(self) -> None:

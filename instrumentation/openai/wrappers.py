@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Status, StatusCode, Tracer
 
 from genai_cost.instrumentation.core import enforcement, semconv
-from genai_cost.instrumentation.core.guard import guarded, run_guarded
+from genai_cost.instrumentation.core.guard import report, run_guarded
 from genai_cost.instrumentation.openai.calls import RESPONSES, CallSpan, Operation, start_call
 from genai_cost.instrumentation.openai.raw import AsyncRawResponse, RawResponse
 from genai_cost.instrumentation.openai.streams import ChatStream, ResponsesStream
@@ -32,28 +32,16 @@ class SdkTypes:
     lazy_raw: tuple[type, ...]  # APIResponse: parsed when the caller parses
     async_raw: tuple[type, ...]  # AsyncAPIResponse
     not_given: tuple[type, ...]  # NotGiven, Omit sentinels
+    models: tuple[type, ...] = ()  # the SDK's BaseModel: a parsed response object
 
 
-_NO_CALL: CallSpan | None = None
-_NO_REFUSAL: enforcement.BudgetExceededError | None = None
-_NO_TOKEN: object | None = None
+_SITE_START: Final = f"{__name__}._start"
+_SITE_CHECK_BUDGET: Final = f"{__name__}._check_budget"
+_SITE_ACTIVATE: Final = f"{__name__}._activate"
+_SITE_DEACTIVATE: Final = f"{__name__}._deactivate"
+_SITE_FINISH: Final = f"{__name__}._finish"
 
 
-@guarded(_NO_CALL)
-def _start(tracer: Tracer, op: Operation, instance: Any, kwargs: dict[str, Any], types: SdkTypes) -> CallSpan | None:
-    return start_call(tracer, op, instance, kwargs, types.not_given)
-
-
-@guarded(_NO_REFUSAL)
-def _check_budget(call: CallSpan) -> enforcement.BudgetExceededError | None:
-    try:
-        enforcement.check_call(call.provider, call.request_model)
-    except enforcement.BudgetExceededError as refusal:
-        return refusal
-    return None
-
-
-@guarded(None)
 def _refuse(call: CallSpan, refusal: enforcement.BudgetExceededError) -> None:
     call.span.set_attribute(semconv.BUDGET_REFUSED, True)
     call.span.set_attribute(semconv.ERROR_TYPE, "BudgetExceededError")
@@ -62,18 +50,6 @@ def _refuse(call: CallSpan, refusal: enforcement.BudgetExceededError) -> None:
     call.span.end()
 
 
-@guarded(_NO_TOKEN)
-def _activate(call: CallSpan) -> object:
-    return context.attach(trace.set_span_in_context(call.span))
-
-
-@guarded(None)
-def _deactivate(token: object) -> None:
-    if token is not None:
-        context.detach(token)  # type: ignore[arg-type]
-
-
-@guarded(None)
 def _fail(call: CallSpan, exc: BaseException) -> None:
     call.end_error(exc)
 
@@ -81,6 +57,9 @@ def _fail(call: CallSpan, exc: BaseException) -> None:
 def _finish(call: CallSpan, result: Any, types: SdkTypes) -> Any:
     """Record the outcome; return what the caller gets (the result, or a proxy over it)."""
     try:
+        if isinstance(result, types.models):  # a parsed response: the common case, decided first
+            call.end_result(result)
+            return result
         if isinstance(result, types.streams):
             return (ResponsesStream if call.op.api == RESPONSES else ChatStream)(result, call)
         if isinstance(result, types.eager_raw):
@@ -101,28 +80,76 @@ def _finish(call: CallSpan, result: Any, types: SdkTypes) -> Any:
         raise
 
 
+# The wrappers below run on every SDK call, so each telemetry step is guarded inline
+# (``try``/``except Exception`` + ``guard.report``) rather than through a decorated helper: the
+# same guarantee (only ``wrapped(...)`` and a budget refusal reach the caller) without a Python
+# call per step on the happy path.
+
+
+def _before(
+    tracer: Tracer, op: Operation, instance: Any, kwargs: dict[str, Any], types: SdkTypes
+) -> tuple[CallSpan | None, object]:
+    """Start the call's span, check the budget (raising a refusal), make the span current."""
+    try:
+        call = start_call(tracer, op, instance, kwargs, types.not_given)
+    except Exception:
+        report(_SITE_START)
+        return None, None
+    refusal: enforcement.BudgetExceededError | None = None
+    try:
+        enforcement.check_call(call.provider, call.request_model)
+    except enforcement.BudgetExceededError as exc:
+        refusal = exc
+    except Exception:
+        report(_SITE_CHECK_BUDGET)
+    if refusal is not None:
+        run_guarded(_refuse, call, refusal)
+        raise refusal
+    try:
+        token = context.attach(trace.set_span_in_context(call.span))
+    except Exception:
+        report(_SITE_ACTIVATE)
+        token = None
+    return call, token
+
+
+def _after(call: CallSpan, token: object, result: Any, types: SdkTypes) -> Any:
+    if token is not None:
+        try:
+            context.detach(token)  # type: ignore[arg-type]
+        except Exception:
+            report(_SITE_DEACTIVATE)
+    try:
+        return _finish(call, result, types)
+    except Exception:
+        report(_SITE_FINISH)
+        return result
+
+
+def _failed(call: CallSpan, token: object, exc: BaseException) -> None:
+    if token is not None:
+        try:
+            context.detach(token)  # type: ignore[arg-type]
+        except Exception:
+            report(_SITE_DEACTIVATE)
+    run_guarded(_fail, call, exc)
+
+
 def sync_wrapper(tracer: Tracer, op: Operation, types: SdkTypes) -> Wrapper:
     """Wrapper factory for a synchronous SDK method (``create``, ``parse``)."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
-        call = _start(tracer, op, instance, kwargs, types)
+        call, token = _before(tracer, op, instance, kwargs, types)
         if call is None:
             return wrapped(*args, **kwargs)
-        refusal = _check_budget(call)
-        if refusal is not None:
-            _refuse(call, refusal)
-            raise refusal
-        token = _activate(call)
         try:
             result = wrapped(*args, **call.kwargs)
         except BaseException as exc:
-            _deactivate(token)
-            _fail(call, exc)
+            _failed(call, token, exc)
             raise
-        _deactivate(token)
-        return run_guarded(_finish, call, result, types, default=result)
+        return _after(call, token, result, types)
 
     return wrapper
 
@@ -135,21 +162,14 @@ def async_wrapper(tracer: Tracer, op: Operation, types: SdkTypes) -> Callable[..
     ) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
-        call = _start(tracer, op, instance, kwargs, types)
+        call, token = _before(tracer, op, instance, kwargs, types)
         if call is None:
             return await wrapped(*args, **kwargs)
-        refusal = _check_budget(call)
-        if refusal is not None:
-            _refuse(call, refusal)
-            raise refusal
-        token = _activate(call)
         try:
             result = await wrapped(*args, **call.kwargs)
         except BaseException as exc:
-            _deactivate(token)
-            _fail(call, exc)
+            _failed(call, token, exc)
             raise
-        _deactivate(token)
-        return run_guarded(_finish, call, result, types, default=result)
+        return _after(call, token, result, types)
 
     return wrapper

@@ -16,7 +16,7 @@ import grpc
 
 from genai_cost.processor.adapters.otlp_responses import export_response_protobuf, status_message
 from genai_cost.processor.pipeline.engine import Unavailable
-from genai_cost.processor.pipeline.service import ExportService, PayloadError
+from genai_cost.processor.pipeline.service import ExportService, InternalError, PayloadError
 
 SERVICE_NAME: Final = "opentelemetry.proto.collector.trace.v1.TraceService"
 TRANSPORT: Final = "grpc"
@@ -64,6 +64,8 @@ class OtlpGrpcReceiver:
             result = self.service.export_protobuf(request, TRANSPORT)
         except PayloadError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except InternalError as exc:
+            context.abort(grpc.StatusCode.INTERNAL, str(exc))
         except Unavailable as exc:
             status = status_message(grpc.StatusCode.UNAVAILABLE.value[0], str(exc), exc.retry_after_s)
             context.set_trailing_metadata(((_STATUS_DETAILS_KEY, status.SerializeToString()),))

@@ -14,6 +14,7 @@ from typing import Final
 
 from genai_cost.processor.adapters.http_server import BadBody, BodyTooLarge, Request, Response, Routes
 from genai_cost.processor.adapters.otlp_responses import (
+    INTERNAL,
     INVALID_ARGUMENT,
     RESOURCE_EXHAUSTED,
     UNAVAILABLE,
@@ -23,7 +24,7 @@ from genai_cost.processor.adapters.otlp_responses import (
     status_protobuf,
 )
 from genai_cost.processor.pipeline.engine import Unavailable
-from genai_cost.processor.pipeline.service import ExportService, PayloadError
+from genai_cost.processor.pipeline.service import ExportService, InternalError, PayloadError
 
 TRACES_PATH: Final = "/v1/traces"
 PROTOBUF: Final = "application/x-protobuf"
@@ -100,6 +101,8 @@ class OtlpHttpReceiver:
                 result = self.service.export_protobuf(body, transport)
         except PayloadError as exc:
             return self._error(is_json, 400, INVALID_ARGUMENT, str(exc))
+        except InternalError as exc:
+            return self._error(is_json, 500, INTERNAL, str(exc))
         except Unavailable as exc:
             return self._error(
                 is_json, 503, UNAVAILABLE, str(exc), exc.retry_after_s, {"Retry-After": str(exc.retry_after_s)}

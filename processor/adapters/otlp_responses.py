@@ -9,6 +9,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from genai_cost.processor.pipeline.service import ExportResult
 
+INTERNAL = code_pb2.INTERNAL
 INVALID_ARGUMENT = code_pb2.INVALID_ARGUMENT
 UNAVAILABLE = code_pb2.UNAVAILABLE
 RESOURCE_EXHAUSTED = code_pb2.RESOURCE_EXHAUSTED

@@ -25,6 +25,12 @@ _ASSOC = "traceloop.association.properties."
 _AGENT_KEYS = ("gen_ai.agent.name", _ASSOC + "agent_name", _ASSOC + "agent", "agent.name")
 _SESSION_KEYS = ("gen_ai.conversation.id", "session.id", _ASSOC + "session_id")
 _USER_KEYS = ("enduser.id", "user.id", "gen_ai.request.user", "gen_ai.user", _ASSOC + "user_id")
+_SPAN_KIND = "traceloop.span.kind"
+_ENTITY = "traceloop.entity.name"
+_METADATA = "metadata"
+
+#: Every span attribute key :func:`span_attribution` reads.
+SPAN_KEYS = frozenset(_AGENT_KEYS + _SESSION_KEYS + _USER_KEYS + (_SPAN_KIND, _ENTITY, _METADATA))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,8 @@ NOTHING = Attribution()
 
 
 def _as_text(value: object) -> str | None:
+    if type(value) is str:
+        return value or None
     if value is None or isinstance(value, list | dict | bytes | bool):
         return None
     result = str(value)
@@ -51,16 +59,21 @@ def _as_text(value: object) -> str | None:
 
 
 def _first(attrs: Mapping[str, object], keys: tuple[str, ...]) -> str | None:
+    get = attrs.get
     for key in keys:
-        value = _as_text(attrs.get(key))
-        if value is not None:
-            return value
+        value = get(key)
+        if value is None:
+            continue
+        if type(value) is not str:
+            value = _as_text(value)
+        if value:
+            return value  # type: ignore[return-value]
     return None
 
 
 def _metadata(attrs: Mapping[str, object]) -> Mapping[str, object]:
     """OpenInference's ``metadata`` attribute: a JSON object string (ignored when not one)."""
-    raw = attrs.get("metadata")
+    raw = attrs.get(_METADATA)
     if type(raw) is not str or not raw.startswith("{"):
         return {}
     try:
@@ -73,11 +86,11 @@ def _metadata(attrs: Mapping[str, object]) -> Mapping[str, object]:
 def span_attribution(attrs: Mapping[str, object]) -> Attribution:
     """The agent, session and user a span names itself."""
     agent = _first(attrs, _AGENT_KEYS)
-    if agent is None and attrs.get("traceloop.span.kind") == "agent":
-        agent = _as_text(attrs.get("traceloop.entity.name"))
+    if agent is None and attrs.get(_SPAN_KIND) == "agent":
+        agent = _as_text(attrs.get(_ENTITY))
     session = _first(attrs, _SESSION_KEYS)
     user = _first(attrs, _USER_KEYS)
-    if (agent is None or session is None or user is None) and "metadata" in attrs:
+    if (agent is None or session is None or user is None) and _METADATA in attrs:
         meta = _metadata(attrs)
         agent = agent or _as_text(meta.get("agent_name")) or _as_text(meta.get("agent"))
         session = session or _as_text(meta.get("session_id"))

@@ -109,13 +109,25 @@ def _nested_same_call(child: LlmCall, parent: LlmCall) -> bool:
 
 
 def _suspected(unique: list[LlmCall], window_ns: int) -> list[LlmCall]:
+    # Bucket key: provider, billed model (LlmCall.model) and the usage counts (TokenUsage equality).
     buckets: dict[tuple[object, ...], list[LlmCall]] = {}
     for call in unique:
-        if call.usage_reported and call.usage.total > 0:
-            buckets.setdefault((call.provider, call.model, call.usage), []).append(call)
+        if not call.usage_reported:
+            continue
+        usage = call.usage
+        counts = (usage.input, usage.cache_read, usage.cache_write, usage.output, usage.reasoning)
+        if sum(counts) > 0:
+            key = (call.provider, call.response_model or call.request_model or "unknown", *counts)
+            group = buckets.get(key)
+            if group is None:
+                buckets[key] = [call]
+            else:
+                group.append(call)
     flagged: list[LlmCall] = []
     paired: set[tuple[str, str]] = set()  # each record is in at most one suspected pair
     for group in buckets.values():
+        if len(group) < 2:
+            continue
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
                 if a.dialect == b.dialect or abs(a.end_time_ns - b.end_time_ns) > window_ns:
@@ -129,26 +141,33 @@ def _suspected(unique: list[LlmCall], window_ns: int) -> list[LlmCall]:
 
 def link_duplicates(calls: Sequence[LlmCall], window_ns: int = DEFAULT_WINDOW_NS) -> Linked:
     """Collapse records of the same provider call; flag unlinkable look-alikes (see module doc)."""
-    groups = _Groups(len(calls))
+    groups: _Groups | None = None  # created at the first link: most exports have none
     by_key: dict[tuple[str, str], int] = {}
     by_response: dict[tuple[str, str], int] = {}
     for index, call in enumerate(calls):
-        first = by_key.setdefault(call.key, index)
+        first = by_key.setdefault((call.trace_id, call.span_id), index)
         if first != index:
+            groups = groups or _Groups(len(calls))
             groups.union(first, index)
-        response_key = provider_call_key(call)
-        if response_key is not None:
-            groups.union(by_response.setdefault(response_key, index), index)
+        if call.response_id:  # provider_call_key
+            first = by_response.setdefault((call.provider, call.response_id), index)
+            if first != index:
+                groups = groups or _Groups(len(calls))
+                groups.union(first, index)
     for index, call in enumerate(calls):
         if call.parent_span_id:
             parent_index = by_key.get((call.trace_id, call.parent_span_id))
             if parent_index is not None and _nested_same_call(call, calls[parent_index]):
+                groups = groups or _Groups(len(calls))
                 groups.union(parent_index, index)
+    if groups is None:
+        unique = list(calls)
+        return Linked(unique, [], _suspected(unique, window_ns))
 
     members: dict[int, list[int]] = {}
     for index in range(len(calls)):
         members.setdefault(groups.find(index), []).append(index)
-    unique: list[LlmCall] = []
+    unique = []
     duplicates: list[tuple[LlmCall, LlmCall]] = []
     for indexes in members.values():  # dicts keep first-seen order of roots
         if len(indexes) == 1:

@@ -15,7 +15,10 @@
 
 Only the bundled snapshot is used: nothing here fetches price updates.
 Look-ups are cached: model matching per (provider, model), resolved prices per (provider, model,
-service tier, UTC day) or per minute for models with time-of-day prices.
+service tier, UTC day) or per minute for models with time-of-day prices. The hot path keeps, per
+(provider, model, service tier), the prices of the period last asked for with their rates already
+resolved (fallbacks applied, untiered rates as plain Decimals), so a repeat costs one dict look-up
+before the Decimal arithmetic.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from genai_prices import data_snapshot
 from genai_prices import types as gp
 
 from genai_cost.processor.domain.price_overrides import PriceOverride
-from genai_cost.processor.domain.records import UNPRICED, Cost, LlmCall, Outcome, PriceSource
+from genai_cost.processor.domain.records import UNPRICED, Cost, LlmCall, Outcome, PriceSource, TokenUsage
 
 MILLION = Decimal(1_000_000)
 _NS_PER_DAY = 86_400 * 10**9
@@ -154,6 +157,8 @@ class Pricer:
         self._snapshot = data_snapshot.get_snapshot()
         self._matches: _Lru = _Lru(cache_size)
         self._prices: _Lru = _Lru(cache_size)
+        self._plans: dict[tuple[str, str, str | None], _Plan] = {}
+        self._plans_size = cache_size
 
     # -- look-ups -------------------------------------------------------------------------------
 
@@ -228,6 +233,25 @@ class Pricer:
             self._prices.put(key, found)
         return found  # type: ignore[no-any-return]
 
+    def _plan_for(self, provider: str, model: str, tier: str | None, end_ns: int) -> _Plan | None:
+        """The resolved rates for a call (hot path: the last period asked for is kept per model)."""
+        key = (provider, model, tier)
+        plan = self._plans.get(key)
+        if plan is not None:
+            period = end_ns // plan.period_ns
+            if period == plan.period:
+                return plan
+        prices = self._prices_for(provider, model, tier, end_ns)
+        if prices is None:
+            return None
+        match = self._match(provider, model)
+        period_ns = _NS_PER_MINUTE if match is not None and match[2] else _NS_PER_DAY
+        plan = _Plan(prices, period_ns, end_ns // period_ns)
+        if len(self._plans) >= self._plans_size:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
     def lookup(self, provider: str, model: str, at: dt.datetime, service_tier: str | None = None) -> ModelPrices | None:
         """The prices for ``model`` of ``provider`` valid at ``at`` (None: unpriced)."""
         if at.tzinfo is None:
@@ -243,14 +267,69 @@ class Pricer:
         usage = call.usage
         if not call.usage_reported or usage.total == 0:
             return Cost(PriceSource.PRICES) if call.outcome is Outcome.ERROR or call.usage_reported else UNPRICED
-        prices = None
-        for model in dict.fromkeys(m for m in (call.response_model, call.request_model) if m):
-            prices = self._prices_for(call.provider, model, call.service_tier, call.end_time_ns)
-            if prices is not None:
-                break
-        if prices is None:
+        plan = None
+        response_model, request_model = call.response_model, call.request_model
+        if response_model:
+            plan = self._plan_for(call.provider, response_model, call.service_tier, call.end_time_ns)
+        if plan is None and request_model and request_model != response_model:
+            plan = self._plan_for(call.provider, request_model, call.service_tier, call.end_time_ns)
+        if plan is None:
             return UNPRICED
-        return cost_of(call, prices)
+        return plan.cost(usage, call.cache_write_1h)
+
+
+class _Plan:
+    """One model's prices for one period, with each token type's rate resolved (see :func:`cost_of`)."""
+
+    __slots__ = ("cache_1h", "cache_read", "cache_write", "input", "output", "period", "period_ns", "source")
+
+    def __init__(self, prices: ModelPrices, period_ns: int, period: int) -> None:
+        self.source = prices.source
+        self.period_ns = period_ns
+        self.period = period
+        input_rate = prices.input
+        cache_write = prices.cache_write or input_rate
+        # Each: None (no price), a Decimal (one price) or a Rate (tiers on total input tokens).
+        self.input = _resolved(input_rate)
+        self.cache_read = _resolved(prices.cache_read or input_rate)
+        self.cache_write = _resolved(cache_write)
+        self.cache_1h = _resolved(prices.cache_write_1h or cache_write)
+        self.output = _resolved(prices.output)
+
+    def cost(self, usage: TokenUsage, cache_1h: int) -> Cost:
+        """Exactly what :func:`cost_of` computes: count * rate / MILLION per token type."""
+        total_input = usage.input + usage.cache_read + usage.cache_write
+        amounts: list[Decimal] = []
+        append = amounts.append
+        for count, rate in (
+            (usage.input, self.input),
+            (usage.cache_read, self.cache_read),
+            (usage.cache_write - cache_1h, self.cache_write),
+            (cache_1h, self.cache_1h),
+            (usage.output, self.output),
+            (usage.reasoning, self.output),
+        ):
+            if not count:
+                append(_ZERO)
+            elif rate is None:
+                return UNPRICED
+            elif type(rate) is Decimal:
+                append(Decimal(count) * rate / MILLION)
+            else:
+                append(Decimal(count) * rate.at(total_input) / MILLION)  # type: ignore[union-attr]
+        input_cost, cache_read_cost, cache_write_5m, cache_write_1h, output_cost, reasoning_cost = amounts
+        return Cost(
+            self.source, input_cost, cache_read_cost, cache_write_5m + cache_write_1h, output_cost, reasoning_cost
+        )
+
+
+_ZERO = Decimal(0)
+
+
+def _resolved(rate: Rate | None) -> Rate | Decimal | None:
+    if rate is None or rate.tiers:
+        return rate
+    return rate.base
 
 
 def cost_of(call: LlmCall, prices: ModelPrices) -> Cost:

@@ -8,12 +8,17 @@ A span whose parts exceed its whole (cache > input, reasoning > output) is rejec
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from types import ModuleType
 
 from genai_cost.processor.domain import attribution
-from genai_cost.processor.domain.attribution import NOTHING, Attribution
-from genai_cost.processor.domain.records import LlmCall, Outcome, TokenUsage
+from genai_cost.processor.domain.attribution import (
+    UNKNOWN_SERVICE,
+    Attribution,
+    service_name,
+    span_attribution,
+    tags,
+)
+from genai_cost.processor.domain.records import Outcome, TokenUsage
 from genai_cost.processor.ingest.dialects import (
     anthropic_sdk,
     openinference,
@@ -32,12 +37,33 @@ from genai_cost.processor.ingest.model import (
     SpanView,
 )
 from genai_cost.processor.ingest.providers import normalise_provider
+from genai_cost.processor.ingest.records_fast import new_llm_call, new_token_usage
 from genai_cost.processor.ingest.values import InvalidSpan, text
 
 #: Most specific first; semconv claims everything left.
 DIALECTS: tuple[ModuleType, ...] = (openinference, anthropic_sdk, openlit, traceloop, semconv)
 _STATUS_ERROR = 2
 _MAX_ANCESTORS = 32
+_ERROR_TYPE = "error.type"
+_NO_USAGE = TokenUsage()
+
+#: Every span attribute key a dialect or the attribution reads: the only ones decoders convert.
+SPAN_KEYS: frozenset[str] = frozenset().union(
+    *(dialect.KEYS for dialect in DIALECTS), attribution.SPAN_KEYS, (_ERROR_TYPE,)
+)
+_keys_by_options: dict[int, tuple[IngestOptions, frozenset[str]]] = {}
+
+
+def span_keys(options: IngestOptions) -> frozenset[str]:
+    """:data:`SPAN_KEYS` plus the attribute keys configured as tags."""
+    if not options.tag_attributes:
+        return SPAN_KEYS
+    found = _keys_by_options.get(id(options))
+    if found is None or found[0] is not options:
+        if len(_keys_by_options) >= 64:
+            _keys_by_options.clear()
+        found = _keys_by_options[id(options)] = (options, SPAN_KEYS.union(options.tag_attributes))
+    return found[1]
 
 
 def read_span(span: SpanView) -> Reading:
@@ -75,7 +101,7 @@ def _usage(reading: Reading, span: SpanView) -> TokenUsage:
             INVALID_TOKENS,
             f"1-hour cache write tokens {reading.cache_write_1h} exceed cache write tokens {cache_write}",
         )
-    return TokenUsage(input_tokens, cache_read, cache_write, output, reasoning)
+    return new_token_usage(input_tokens, cache_read, cache_write, output, reasoning)
 
 
 class _Ancestry:
@@ -106,65 +132,72 @@ class _Ancestry:
         return result
 
 
-def _call(span: SpanView, reading: Reading, who: Attribution, options: IngestOptions, dialect_name: str) -> LlmCall:
-    if reading.request_model is None and reading.response_model is None:
-        raise InvalidSpan(MISSING_MODEL, f"{dialect_name} inference span names no model")
-    failed = span.status_code == _STATUS_ERROR
-    usage = _usage(reading, span) if reading.has_usage else TokenUsage()
-    service = attribution.service_name(span.resource)
-    cost: Decimal | None = reading.provider_cost_usd
-    return LlmCall(
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        parent_span_id=span.parent_span_id,
-        start_time_ns=span.start_time_ns,
-        end_time_ns=span.end_time_ns,
-        provider=normalise_provider(reading.provider),
-        operation=reading.operation,
-        request_model=reading.request_model,
-        response_model=reading.response_model,
-        response_id=reading.response_id,
-        agent=attribution.agent_or_service(who, service),
-        service=service,
-        session=who.session,
-        user=who.user,
-        tags=attribution.tags(span.attributes, span.resource, options.tag_attributes),
-        usage=usage,
-        usage_reported=reading.has_usage,
-        provider_cost_usd=cost,
-        outcome=Outcome.ERROR if failed else Outcome.OK,
-        error_type=error_type(text(span.attributes, "error.type")) if failed else None,
-        dialect=dialect_name,
-        cache_write_1h=reading.cache_write_1h,
-        service_tier=reading.service_tier,
-    )
-
-
 def build_batch(
     spans: list[SpanView],
     spans_received: int,
     options: IngestOptions,
     reader: Callable[[SpanView], Reading] = read_span,
 ) -> DecodedBatch:
-    """Classify candidate spans and normalise the inference ones into calls."""
+    """Classify candidate spans and normalise the inference ones into calls (hot loop: one pass)."""
     batch = DecodedBatch(spans_received=spans_received)
+    calls = batch.calls
+    tag_attributes = options.tag_attributes
     ancestry: _Ancestry | None = None
+    last_resource: object = None
+    service = UNKNOWN_SERVICE
+    inference, aggregate, ok, error = Role.INFERENCE, Role.AGGREGATE, Outcome.OK, Outcome.ERROR
     for span in spans:
         try:
             reading = reader(span)
-            if reading.role is Role.CONTEXT:
-                continue
-            if reading.role is Role.AGGREGATE:
-                batch.skipped_aggregate += 1
+            role = reading.role
+            if role is not inference:
+                if role is aggregate:
+                    batch.skipped_aggregate += 1
                 continue
             if not span.ids_valid:
                 raise InvalidSpan(INVALID_ID, span.id_problem)
-            who = attribution.span_attribution(span.attributes)
+            attrs = span.attributes
+            who = span_attribution(attrs)
             if not who.complete and span.parent_span_id:
                 if ancestry is None:
                     ancestry = _Ancestry(spans)
                 who = ancestry.resolve(span, who)
-            batch.calls.append(_call(span, reading, who or NOTHING, options, reading.dialect))
+            if reading.request_model is None and reading.response_model is None:
+                raise InvalidSpan(MISSING_MODEL, f"{reading.dialect} inference span names no model")
+            has_usage = reading.input is not None or reading.output is not None
+            usage = _usage(reading, span) if has_usage else _NO_USAGE
+            resource = span.resource
+            if resource is not last_resource:
+                service = service_name(resource)
+                last_resource = resource
+            failed = span.status_code == _STATUS_ERROR
+            calls.append(
+                new_llm_call(  # LlmCall(...): positional, in field order
+                    span.trace_id,
+                    span.span_id,
+                    span.parent_span_id,
+                    span.start_time_ns,
+                    span.end_time_ns,
+                    normalise_provider(reading.provider),
+                    reading.operation,
+                    reading.request_model,
+                    reading.response_model,
+                    reading.response_id,
+                    who.agent or service,
+                    service,
+                    who.session,
+                    who.user,
+                    tags(attrs, resource, tag_attributes) if tag_attributes else {},
+                    usage,
+                    has_usage,
+                    reading.provider_cost_usd,
+                    error if failed else ok,
+                    error_type(text(attrs, _ERROR_TYPE)) if failed else None,
+                    reading.dialect,
+                    reading.cache_write_1h,
+                    reading.service_tier,
+                )
+            )
         except InvalidSpan as bad:
             batch.rejected.append(Rejection(bad.reason, span.trace_id, span.span_id, bad.message))
     return batch

@@ -148,12 +148,10 @@ def _view(span: dict[str, Any], where: str, scope: dict[str, Any], resource: dic
         problem = "traceId: missing or empty"
     elif not span_id:
         problem = "spanId: missing or empty"
-    name = span.get("name")
     return SpanView(
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=parent or None,
-        name=name if isinstance(name, str) else "",
         start_time_ns=_int(_get(span, "startTimeUnixNano", "start_time_unix_nano"), where + ".startTimeUnixNano"),
         end_time_ns=_int(_get(span, "endTimeUnixNano", "end_time_unix_nano"), where + ".endTimeUnixNano"),
         status_code=_status_code(span.get("status"), where),

@@ -35,10 +35,13 @@ def token_count(attrs: Mapping[str, AttrValue], key: str) -> int | None:
     raise InvalidSpan(INVALID_TOKENS, f"{key}: {value!r} is not an integer token count")
 
 
-def first_count(attrs: Mapping[str, AttrValue], *keys: str) -> int | None:
+def first_count(attrs: Mapping[str, AttrValue], keys: tuple[str, ...]) -> int | None:
     """The first present token count among ``keys`` (new names before deprecated ones)."""
     for key in keys:
         if key in attrs:
+            value = attrs[key]
+            if type(value) is int and 0 <= value <= MAX_TOKENS_PER_CALL:
+                return value
             return token_count(attrs, key)
     return None
 
@@ -53,11 +56,16 @@ def text(attrs: Mapping[str, AttrValue], key: str) -> str | None:
     return value or None
 
 
-def first_text(attrs: Mapping[str, AttrValue], *keys: str) -> str | None:
-    """The first non-empty string among ``keys``."""
+def first_text(attrs: Mapping[str, AttrValue], keys: tuple[str, ...]) -> str | None:
+    """The first non-empty string among ``keys``; a present value that is not a string is invalid."""
+    get = attrs.get
     for key in keys:
-        value = text(attrs, key)
-        if value is not None:
+        value = get(key)
+        if value is None:
+            continue
+        if type(value) is not str:
+            raise InvalidSpan(INVALID_ATTRIBUTE, f"{key}: {value!r} is not a string")
+        if value:
             return value
     return None
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from genai_cost.processor.pipeline.engine import Pipeline, Unavailable
+
+logger = logging.getLogger(__name__)
 
 MAX_ERROR_SPANS: Final = 5
 """Rejected spans described one by one in a partial-success ``error_message``."""
@@ -61,6 +64,10 @@ class PayloadError(Exception):
     """An undecodable export (non-retryable: INVALID_ARGUMENT / 400)."""
 
 
+class InternalError(Exception):
+    """A processor bug while handling an export (INTERNAL / 500); logged with its traceback."""
+
+
 @dataclass(frozen=True, slots=True)
 class ExportResult:
     """The answer to one export: how many spans were refused, and why."""
@@ -109,6 +116,10 @@ class ExportService:
         except decoders.error as exc:
             observer.spans_rejected("malformed_payload", 1)
             raise PayloadError(str(exc)) from exc
+        except Exception as exc:
+            logger.exception("decoding a %d-byte %s export failed", len(body), transport)
+            observer.spans_rejected("internal_error", 1)
+            raise InternalError(f"internal error while decoding the export: {exc!r}") from exc
         observer.spans_received(transport, batch.spans_received)
         observer.aggregate_spans_skipped(batch.skipped_aggregate)
         rejected: list[RejectionLike] = list(batch.rejected)

@@ -156,7 +156,9 @@ def summarize(conn: sqlite3.Connection, group_by: GroupBy, where: CallFilter, tz
         return sort_rows(_summarize_periods(conn, group_by, where, tz), group_by)
     column = _CATEGORY_COLUMNS[group_by]
     clause, params = where.where()
-    sql = f"SELECT {column}, {_sums_sql('')} FROM calls WHERE {clause} GROUP BY {column}"
+    # "+column": group with a temp b-tree over a plain scan; walking the (agent, end_time) index
+    # instead costs one random table read per row (3x slower on 10M rows)
+    sql = f"SELECT {column}, {_sums_sql('')} FROM calls WHERE {clause} GROUP BY +{column}"
     rows = [SummaryRow(r[0], _totals(r[1:])) for r in conn.execute(sql, params)]
     return sort_rows(rows, group_by)
 

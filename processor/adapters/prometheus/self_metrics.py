@@ -6,6 +6,18 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+TRANSPORTS = ("grpc", "http_protobuf", "http_json")
+DUPLICATE_KINDS = ("span_replay", "response_id", "nested")
+INITIAL_REJECTION_REASONS = (
+    "malformed_payload",
+    "payload_too_large",
+    "invalid_tokens",
+    "invalid_attribute",
+    "invalid_id",
+    "missing_model",
+    "queue_full",
+    "ledger_unavailable",
+)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -66,10 +78,18 @@ class ProcessorMetrics:
             registry=registry,
         )
         self.queue = Gauge(
-            "genai_processor_queue_calls",
+            "genai_processor_queue_depth",
             "LLM calls waiting for the ledger writer.",
             registry=registry,
         )
+
+        # Known label values start at 0, so dashboards and rate() see the series before the first event.
+        for transport in TRANSPORTS:
+            self.received.labels(transport)
+        for kind in DUPLICATE_KINDS:
+            self.duplicate.labels(kind)
+        for reason in INITIAL_REJECTION_REASONS:
+            self.rejected.labels(reason)
 
     def track_queue(self, depth: Callable[[], float]) -> None:
         """Read the queue depth at scrape time."""

@@ -6,6 +6,7 @@ Semantic-convention names; ``input_tokens`` includes cache reads and writes (120
 
 from __future__ import annotations
 
+from genai_cost.processor.ingest.dialects import base
 from genai_cost.processor.ingest.dialects.base import Reading, read_semconv
 from genai_cost.processor.ingest.model import SpanView
 from genai_cost.processor.ingest.values import token_count
@@ -13,6 +14,9 @@ from genai_cost.processor.ingest.values import token_count
 NAME = "anthropic-sdk"
 _SCOPE_PREFIX = "com.anthropic.sdk"
 _CACHE_1H = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
+
+#: Every attribute key this dialect reads.
+KEYS = frozenset((_CACHE_1H,)) | base.KEYS
 
 
 def claims(span: SpanView) -> bool:

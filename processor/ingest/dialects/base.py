@@ -79,11 +79,31 @@ SERVICE_TIER_KEYS = (
     "openai.request.service_tier",
     "gen_ai.openai.request.service_tier",
 )
+OPERATION_KEYS = ("gen_ai.operation.name", "llm.request.type")
+PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
+_REQUEST_MODEL = ("gen_ai.request.model",)
+_RESPONSE_MODEL = ("gen_ai.response.model",)
+_RESPONSE_ID = ("gen_ai.response.id",)
+
+#: Every attribute key :func:`read_semconv` reads.
+KEYS = frozenset(
+    INPUT_KEYS
+    + OUTPUT_KEYS
+    + CACHE_READ_KEYS
+    + CACHE_WRITE_KEYS
+    + REASONING_KEYS
+    + SERVICE_TIER_KEYS
+    + OPERATION_KEYS
+    + PROVIDER_KEYS
+    + _REQUEST_MODEL
+    + _RESPONSE_MODEL
+    + _RESPONSE_ID
+)
 
 
 def semconv_operation(attrs: Mapping[str, AttrValue]) -> str | None:
     """``gen_ai.operation.name`` (else the older ``llm.request.type``), mapped to current names."""
-    raw = first_text(attrs, "gen_ai.operation.name", "llm.request.type")
+    raw = first_text(attrs, OPERATION_KEYS)
     if raw is None:
         return None
     raw = raw.lower()
@@ -102,26 +122,32 @@ def role_for(operation: str | None, has_usage: bool) -> Role:
 
 def read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
     """The semantic-convention fields (current and deprecated names) shared by most dialects."""
-    input_tokens = first_count(attrs, *INPUT_KEYS)
-    output_tokens = first_count(attrs, *OUTPUT_KEYS)
+    input_tokens = first_count(attrs, INPUT_KEYS)
+    output_tokens = first_count(attrs, OUTPUT_KEYS)
     operation = semconv_operation(attrs)
     role = role_for(operation, input_tokens is not None or output_tokens is not None)
     if role is Role.CONTEXT:
         return Reading(dialect, role)
+    # Positional, in field order; arguments are read (and may raise) in the order written.
     return Reading(
         dialect,
         role,
-        operation=operation or "chat",
-        provider=first_text(attrs, "gen_ai.provider.name", "gen_ai.system"),
-        request_model=first_text(attrs, "gen_ai.request.model"),
-        response_model=first_text(attrs, "gen_ai.response.model"),
-        response_id=first_text(attrs, "gen_ai.response.id"),
-        input=input_tokens,
-        output=output_tokens,
-        cache_read=first_count(attrs, *CACHE_READ_KEYS),
-        cache_write=first_count(attrs, *CACHE_WRITE_KEYS),
-        reasoning=first_count(attrs, *REASONING_KEYS),
-        service_tier=first_text(attrs, *SERVICE_TIER_KEYS),
+        operation or "chat",
+        first_text(attrs, PROVIDER_KEYS),
+        first_text(attrs, _REQUEST_MODEL),
+        first_text(attrs, _RESPONSE_MODEL),
+        first_text(attrs, _RESPONSE_ID),
+        input_tokens,
+        output_tokens,
+        first_count(attrs, CACHE_READ_KEYS),
+        first_count(attrs, CACHE_WRITE_KEYS),
+        first_count(attrs, REASONING_KEYS),
+        0,
+        True,
+        True,
+        0,
+        None,
+        first_text(attrs, SERVICE_TIER_KEYS),
     )
 
 

@@ -25,6 +25,17 @@ COMPLETION = "llm.token_count.completion"
 CACHE_READ = "llm.token_count.prompt_details.cache_read"
 CACHE_WRITE = "llm.token_count.prompt_details.cache_write"
 REASONING = "llm.token_count.completion_details.reasoning"
+_EMBEDDING_MODEL = ("embedding.model_name", "llm.model_name")
+_RESPONSE_MODEL = ("llm.response.model_name", "llm.model_name")
+_REQUEST_MODEL = ("llm.request.model_name",)
+_PROVIDER = ("llm.provider", "llm.system")
+_INVOCATION = "llm.invocation_parameters"
+_EMBEDDING_INVOCATION = "embedding.invocation_parameters"
+
+#: Every attribute key this dialect reads.
+KEYS = frozenset(
+    (KIND, PROMPT, COMPLETION, CACHE_READ, CACHE_WRITE, REASONING, _INVOCATION, _EMBEDDING_INVOCATION)
+).union(_EMBEDDING_MODEL, _RESPONSE_MODEL, _REQUEST_MODEL, _PROVIDER)
 
 
 def claims(span: SpanView) -> bool:
@@ -48,29 +59,27 @@ def read(span: SpanView) -> Reading:
     attrs = span.attributes
     kind = (text(attrs, KIND) or "").upper()
     operation = _OPERATIONS.get(kind)
-    prompt = first_count(attrs, PROMPT)
-    completion = first_count(attrs, COMPLETION)
+    prompt = first_count(attrs, (PROMPT,))
+    completion = first_count(attrs, (COMPLETION,))
     if operation is None:
         has_usage = prompt is not None or completion is not None
         return Reading(NAME, Role.AGGREGATE if has_usage else Role.CONTEXT)
     if operation == "embeddings":
-        response_model = first_text(attrs, "embedding.model_name", "llm.model_name")
-        request_model = _invocation_model(attrs, "embedding.invocation_parameters")
+        response_model = first_text(attrs, _EMBEDDING_MODEL)
+        request_model = _invocation_model(attrs, _EMBEDDING_INVOCATION)
     else:
-        response_model = first_text(attrs, "llm.response.model_name", "llm.model_name")
-        request_model = first_text(attrs, "llm.request.model_name") or _invocation_model(
-            attrs, "llm.invocation_parameters"
-        )
+        response_model = first_text(attrs, _RESPONSE_MODEL)
+        request_model = first_text(attrs, _REQUEST_MODEL) or _invocation_model(attrs, _INVOCATION)
     return Reading(
         NAME,
         Role.INFERENCE,
         operation=operation,
-        provider=first_text(attrs, "llm.provider", "llm.system"),
+        provider=first_text(attrs, _PROVIDER),
         request_model=request_model,
         response_model=response_model,
         input=prompt,
         output=completion,
-        cache_read=first_count(attrs, CACHE_READ),
-        cache_write=first_count(attrs, CACHE_WRITE),
-        reasoning=first_count(attrs, REASONING),
+        cache_read=first_count(attrs, (CACHE_READ,)),
+        cache_write=first_count(attrs, (CACHE_WRITE,)),
+        reasoning=first_count(attrs, (REASONING,)),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from genai_cost.processor.ingest.dialects import base
 from genai_cost.processor.ingest.dialects.base import Reading, Role, read_semconv
 from genai_cost.processor.ingest.model import INVALID_ATTRIBUTE, SpanView
 from genai_cost.processor.ingest.values import InvalidSpan
@@ -22,10 +23,15 @@ COST = "gen_ai.usage.cost"
 _SCOPE_PREFIX = "openlit."
 _CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
 _FLOAT_QUANTUM = Decimal("1e-12")
+_SDK_NAME = "telemetry.sdk.name"
+_STREAM = "gen_ai.request.stream"
+
+#: Every attribute key this dialect reads.
+KEYS = frozenset((COST, _CACHE_READ, _SDK_NAME, _STREAM)) | base.KEYS
 
 
 def claims(span: SpanView) -> bool:
-    return span.scope_name.startswith(_SCOPE_PREFIX) or span.attributes.get("telemetry.sdk.name") == "openlit"
+    return span.scope_name.startswith(_SCOPE_PREFIX) or span.attributes.get(_SDK_NAME) == "openlit"
 
 
 def _cost(value: object) -> Decimal | None:
@@ -36,7 +42,9 @@ def _cost(value: object) -> Decimal | None:
     try:
         cost = Decimal(repr(value)).quantize(_FLOAT_QUANTUM).normalize()
     except InvalidOperation:
-        raise InvalidSpan(INVALID_ATTRIBUTE, f"{COST}: {value!r} is not a finite cost") from None
+        cost = Decimal("NaN")
+    if not cost.is_finite():
+        raise InvalidSpan(INVALID_ATTRIBUTE, f"{COST}: {value!r} is not a finite cost")
     if cost < 0:
         raise InvalidSpan(INVALID_ATTRIBUTE, f"{COST}: {value!r} must be >= 0")
     return cost if cost > 0 else None
@@ -52,7 +60,7 @@ def read(span: SpanView) -> Reading:
     estimated = (
         provider == "openai"
         and reading.operation == "chat"
-        and attrs.get("gen_ai.request.stream") is True
+        and attrs.get(_STREAM) is True
         and _CACHE_READ not in attrs
     )
     if estimated:

@@ -8,10 +8,14 @@ its calls are priced as uncached input (an upper bound: the span does not say wh
 
 from __future__ import annotations
 
+from genai_cost.processor.ingest.dialects import base
 from genai_cost.processor.ingest.dialects.base import Reading, read_semconv
 from genai_cost.processor.ingest.model import SpanView
 
 NAME = "semconv"
+
+#: Every attribute key this dialect reads.
+KEYS = base.KEYS
 
 
 def claims(span: SpanView) -> bool:

@@ -12,6 +12,7 @@ helper which does not set it, by that path recording usage before ``gen_ai.respo
 
 from __future__ import annotations
 
+from genai_cost.processor.ingest.dialects import base
 from genai_cost.processor.ingest.dialects.base import Reading, Role, read_semconv
 from genai_cost.processor.ingest.model import SpanView, recorded_order
 
@@ -21,13 +22,21 @@ _FRAMEWORK_KINDS = frozenset({"workflow", "task", "agent", "tool"})
 _ANTHROPIC_SCOPE = "opentelemetry.instrumentation.anthropic"
 _OPENAI_SCOPE = "opentelemetry.instrumentation.openai.v1"
 _STREAM_BUG_VERSIONS = ((0, 0), (0, 62, 4))  # inclusive range verified against recorded spans
+_ENTITY = "traceloop.entity.name"
+_TOTAL = "llm.usage.total_tokens"
+_STREAMING = "gen_ai.is_streaming"
+_OUTPUT = "gen_ai.usage.output_tokens"
+_RESPONSE_MODEL = "gen_ai.response.model"
+
+#: Every attribute key this dialect reads.
+KEYS = frozenset((_SPAN_KIND, _ENTITY, _TOTAL, _STREAMING, _OUTPUT, _RESPONSE_MODEL)) | base.KEYS
 
 
 def claims(span: SpanView) -> bool:
     if span.scope_name in (_ANTHROPIC_SCOPE, _OPENAI_SCOPE):
         return True
     attrs = span.attributes
-    return _SPAN_KIND in attrs or "traceloop.entity.name" in attrs or "llm.usage.total_tokens" in attrs
+    return _SPAN_KIND in attrs or _ENTITY in attrs or _TOTAL in attrs
 
 
 def _version(raw: str) -> tuple[int, ...] | None:
@@ -48,18 +57,18 @@ def _anthropic_stream_overcount(span: SpanView, reading: Reading) -> int:
     if version is None or not low <= version <= high:
         return 0
     attrs = span.attributes
-    if attrs.get("gen_ai.is_streaming") is True:
+    if attrs.get(_STREAMING) is True:
         return 1
-    if "gen_ai.response.model" in attrs and "gen_ai.usage.output_tokens" in attrs:
+    if _RESPONSE_MODEL in attrs and _OUTPUT in attrs:
         keys = recorded_order(span)
-        return 1 if keys.index("gen_ai.usage.output_tokens") < keys.index("gen_ai.response.model") else 0
+        return 1 if keys.index(_OUTPUT) < keys.index(_RESPONSE_MODEL) else 0
     return 0
 
 
 def read(span: SpanView) -> Reading:
     reading = read_semconv(span.attributes, NAME)
     kind = span.attributes.get(_SPAN_KIND)
-    if kind in _FRAMEWORK_KINDS:
+    if type(kind) is str and kind in _FRAMEWORK_KINDS:
         reading.role = Role.AGGREGATE if reading.has_usage else Role.CONTEXT
         return reading
     if reading.role is Role.INFERENCE:

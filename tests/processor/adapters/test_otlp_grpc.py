@@ -76,3 +76,18 @@ def test_retryable_refusal_is_unavailable_with_retry_info(export: Any, stack: An
     retry = error_details_pb2.RetryInfo()
     assert status.code == 14 and status.details[0].Unpack(retry)
     assert retry.retry_delay.seconds == 2
+
+
+def test_a_decoder_bug_is_internal_and_counted(export: Any, stack: Any) -> None:
+    def broken(body: bytes, options: object) -> Any:
+        raise ValueError("too many values to unpack (expected 2)")
+
+    decoders = stack.service.decoders
+    stack.service.decoders = type(decoders)(broken, broken, decoders.error)
+    with pytest.raises(grpc.RpcError) as info:
+        export(b"anything", timeout=10)
+    assert info.value.code() == grpc.StatusCode.INTERNAL
+    assert info.value.details() == (
+        "internal error while decoding the export: ValueError('too many values to unpack (expected 2)')"
+    )
+    assert stack.sample("genai_processor_spans_rejected_total", reason="internal_error") == 1

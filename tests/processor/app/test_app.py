@@ -81,7 +81,7 @@ def test_health_readiness_and_exact_metrics_after_an_export(running: App, calls:
     assert samples[("genai_tokens_total", frozenset({**LABELS, "token_type": "input"}.items()))] == 1000
     assert samples[("genai_requests_total", frozenset({**LABELS, "outcome": "ok"}.items()))] == 1
     assert samples[("genai_processor_spans_received_total", frozenset({"transport": "http_protobuf"}.items()))] == 4
-    assert samples[("genai_processor_queue_calls", frozenset())] == 0
+    assert samples[("genai_processor_queue_depth", frozenset())] == 0
 
 
 def test_totals_resume_after_a_restart(tmp_path: Path, calls: Any, decoder: Any) -> None:

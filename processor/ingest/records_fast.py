@@ -1,0 +1,60 @@
+"""Cheaper construction of the frozen record dataclasses on the ingest hot path.
+
+A frozen dataclass's generated ``__init__`` sets each field with ``object.__setattr__(self, name,
+value)``, a generic attribute look-up per field (about 1.7 us for ``LlmCall``'s 23 fields). For a
+frozen *slots* dataclass without ``__post_init__`` the same object can be built by calling each
+slot descriptor's ``__set__`` directly, about twice as fast. :func:`positional_constructor`
+generates such a function (positional parameters in field order, the same defaults); for any other
+class it returns the class itself, so callers stay correct if a record gains validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from genai_cost.processor.domain.records import LlmCall, TokenUsage
+
+T = TypeVar("T")
+
+
+def positional_constructor(cls: type[T]) -> Callable[..., T]:
+    """``cls(*args)`` for a frozen slots dataclass, without the per-field ``object.__setattr__``."""
+    params = getattr(cls, "__dataclass_params__", None)
+    if (
+        params is None
+        or not params.frozen
+        or "__slots__" not in cls.__dict__
+        or hasattr(cls, "__post_init__")
+        or any(not f.init or f.kw_only for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    ):
+        return cls
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params_src: list[str] = []
+    body: list[str] = ["    self = _new(_cls)"]
+    for i, field in enumerate(dataclasses.fields(cls)):  # type: ignore[arg-type]
+        namespace[f"_set{i}"] = getattr(cls, field.name).__set__
+        if field.default is not dataclasses.MISSING:
+            namespace[f"_default{i}"] = field.default
+            params_src.append(f"{field.name}=_default{i}")
+            body.append(f"    _set{i}(self, {field.name})")
+        elif field.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory{i}"] = field.default_factory
+            params_src.append(f"{field.name}=_MISSING")
+            namespace["_MISSING"] = dataclasses.MISSING
+            body.append(f"    _set{i}(self, _factory{i}() if {field.name} is _MISSING else {field.name})")
+        else:
+            params_src.append(field.name)
+            body.append(f"    _set{i}(self, {field.name})")
+    source = f"def make({', '.join(params_src)}):\n" + "\n".join(body) + "\n    return self\n"
+    exec(source, namespace)
+    make: Callable[..., T] = namespace["make"]
+    make.__doc__ = f"{cls.__name__}({', '.join(names)}), built slot by slot."
+    return make
+
+
+#: ``LlmCall(*fields)`` and ``TokenUsage(*counts)`` for the hot path (positional, in field order).
+new_llm_call: Callable[..., LlmCall] = positional_constructor(LlmCall)
+new_token_usage: Callable[..., TokenUsage] = positional_constructor(TokenUsage)
