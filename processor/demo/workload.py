@@ -24,20 +24,20 @@ class Step:
     script: Script | None = None  # how the fake server answers (None: its realistic defaults)
 
 
-def _PLAIN(input_tokens: int, output_tokens: int) -> Script:
+def _plain(input_tokens: int, output_tokens: int) -> Script:
     """A reply with no cached or reasoning tokens."""
     return Script(input_tokens=input_tokens, cached_tokens=0, output_tokens=output_tokens, reasoning_tokens=0)
 
 
 ROUND: tuple[Step, ...] = (
     Step("support-bot", "openai", "chat_stream", "gpt-4o-mini"),
-    Step("support-bot", "openai", "chat", "gpt-4o-mini", _PLAIN(900, 120)),
+    Step("support-bot", "openai", "chat", "gpt-4o-mini", _plain(900, 120)),
     Step("research-agent", "anthropic", "messages", "claude-sonnet-4-5"),
     Step("research-agent", "anthropic", "messages_stream", "claude-sonnet-4-5"),
     Step("research-agent", "openai", "responses", "o4-mini"),
     Step("billing-agent", "openai", "chat", "gpt-4o"),
     Step("billing-agent", "openai", "embeddings", "text-embedding-3-small"),
-    Step("labs-agent", "openai", "chat", UNKNOWN_MODEL, _PLAIN(400, 80)),
+    Step("labs-agent", "openai", "chat", UNKNOWN_MODEL, _plain(400, 80)),
 )
 """One round: four agents, two providers, five models, streams, cached and reasoning tokens."""
 
