@@ -5,7 +5,10 @@ spans) and 100 % LLM spans:
 - baseline: ``ExportTraceServiceRequest.FromString`` (parse only)
 - ``decode_protobuf`` (find, parse and normalise the LLM spans)
 - ``decode_json`` on the same batch as OTLP/JSON
-and the cost of pricing one call: ``genai_prices.calc_price`` vs the cached ``Pricer.price``.
+- ``decode_protobuf`` + ``link_duplicates`` + ``Pricer.price`` of every call (what the processor does
+  before its ledger commit)
+then a per-span breakdown of the protobuf path on the 100 % LLM batch (microseconds per span) and the
+cost of pricing one call: ``genai_prices.calc_price`` vs the cached ``Pricer.price``.
 
 Run: ``.venv/bin/python benchmarks/ingest_decode.py`` (the machine is noisy: compare ratios).
 """
@@ -24,6 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from genai_cost.processor.domain.dedup import link_duplicates
 from genai_cost.processor.domain.pricing import Pricer
 from genai_cost.processor.ingest import IngestOptions, decode_json, decode_protobuf
 
@@ -150,19 +154,59 @@ def rate(work: Callable[[], object], items: int, seconds: float = 1.0) -> float:
     return rounds * items / elapsed
 
 
+def decode_and_price(body: bytes, pricer: Pricer) -> None:
+    """Everything the processor does to an export before the ledger commit."""
+    price = pricer.price
+    for call in link_duplicates(decode_protobuf(body, OPTIONS).calls).unique:
+        price(call)
+
+
+def breakdown(body: bytes) -> list[tuple[str, float]]:
+    """Microseconds per span of each step of ``decode_protobuf`` (internal functions, same order)."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
+
+    from genai_cost.processor.ingest import normalise, protobuf, wire
+    from genai_cost.processor.ingest.attribute_maps import ScopeAttributeMaps
+
+    blocks = wire.walk_request(body)
+    found, received = protobuf._find_candidates(body, blocks)
+    joined = protobuf._joined(body, found)
+    messages, maps = ScopeSpans.FromString(joined).spans, ScopeAttributeMaps.FromString(joined).spans
+    wanted = normalise.span_keys(OPTIONS)
+    views = protobuf._views(body, found, messages, maps, wanted)
+    calls = normalise.build_batch(views, received, OPTIONS).calls
+    pricer = Pricer()
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("wire walk", lambda: wire.walk_request(body)),
+        ("find candidates", lambda: protobuf._find_candidates(body, blocks)),
+        ("parse Span + attribute maps", lambda: (ScopeSpans.FromString(joined), ScopeAttributeMaps.FromString(joined))),
+        ("span views (ids, attributes)", lambda: protobuf._views(body, found, messages, maps, wanted)),
+        ("dialects, attribution, LlmCall", lambda: normalise.build_batch(views, received, OPTIONS)),
+        ("link_duplicates", lambda: link_duplicates(calls)),
+        ("Pricer.price", lambda: [pricer.price(call) for call in calls]),
+    ]
+    return [(label, 1e6 / rate(work, BATCH, 0.5)) for label, work in steps]
+
+
 def main() -> None:
     print(f"{BATCH}-span batches, spans per CPU-second (ratio to parse-only baseline)")
     for label, share in (("mixed 20% LLM", 0.2), ("100% LLM", 1.0)):
         body = batch(share)
         json_body = to_json(body)
         n_llm = len(decode_protobuf(body, OPTIONS).calls)
+        pricer = Pricer()
         base = rate(lambda body=body: ExportTraceServiceRequest.FromString(body), BATCH)
         proto = rate(lambda body=body: decode_protobuf(body, OPTIONS), BATCH)
         js = rate(lambda json_body=json_body: decode_json(json_body, OPTIONS), BATCH)
+        priced = rate(lambda body=body, pricer=pricer: decode_and_price(body, pricer), BATCH)
         print(
             f"  {label:14s} ({n_llm} LLM spans): baseline parse {base:10,.0f}   decode_protobuf {proto:10,.0f} "
-            f"({proto / base:.2f})   decode_json {js:9,.0f} ({js / base:.2f})"
+            f"({proto / base:.2f})   decode_json {js:9,.0f} ({js / base:.2f})   "
+            f"decode+link+price {priced:9,.0f} ({priced / base:.2f})"
         )
+    print("100% LLM batch, microseconds per span:")
+    for label, micros in breakdown(batch(1.0)):
+        print(f"  {label:32s} {micros:6.2f}")
 
     from genai_prices import Usage, calc_price
 

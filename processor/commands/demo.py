@@ -91,7 +91,6 @@ def _run(args: argparse.Namespace, ledger: Path) -> int:
     import logging
 
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -120,7 +119,7 @@ def _run(args: argparse.Namespace, ledger: Path) -> int:
     provider = TracerProvider(resource=Resource.create({"service.name": "genai-cost-demo"}))
     exporter = OTLPSpanExporter(endpoint=f"http://127.0.0.1:{app.grpc_port}", insecure=True)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200))
-    instrumentors: list[BaseInstrumentor] = [OpenAIInstrumentor(), AnthropicInstrumentor()]
+    instrumentors: list[Any] = [OpenAIInstrumentor(), AnthropicInstrumentor()]
     for instrumentor in instrumentors:
         instrumentor.instrument(tracer_provider=provider)
     api = f"http://127.0.0.1:{app.http_port}"

@@ -20,11 +20,12 @@ from genai_cost.processor.ingest.model import (
     OtlpDecodeError,
     SpanView,
 )
-from genai_cost.processor.ingest.normalise import build_batch
+from genai_cost.processor.ingest.normalise import build_batch, span_keys
 
 _PREFIXES = ("gen_ai.", "llm.", "openinference.", "traceloop.")
 _STATUS_CODES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 _HEX = frozenset("0123456789abcdefABCDEF")
+_NO_VALUE: dict[str, Any] = {}
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
@@ -79,16 +80,33 @@ def _any_value(value: Any, where: str) -> AttrValue:
     return None
 
 
-def _attributes(pairs: Any, where: str) -> dict[str, AttrValue]:
+def _attributes(pairs: Any, where: str, wanted: frozenset[str] | None = None) -> dict[str, AttrValue]:
+    """The key/value list as a dict (only the ``wanted`` keys when given; every value is validated)."""
     if not isinstance(pairs, list):
         raise OtlpDecodeError(f"{where}: expected an array of key/value objects")
     result: dict[str, AttrValue] = {}
     for i, pair in enumerate(pairs):
+        if type(pair) is dict:
+            key = pair.get("key")
+            value = pair.get("value", _NO_VALUE)
+            if type(key) is str and type(value) is dict and len(value) == 1:
+                # Fast path for the usual one-member AnyValue; anything else goes the general way.
+                (kind, raw), *_ = value.items()
+                if kind == "stringValue" and type(raw) is str:
+                    if wanted is None or key in wanted:
+                        result[key] = raw
+                    continue
+                if kind == "intValue" and type(raw) is str and len(raw) < 19 and raw.isdigit() and raw.isascii():
+                    if wanted is None or key in wanted:
+                        result[key] = int(raw)
+                    continue
         pair = _object(pair, f"{where}[{i}]")
         key = pair.get("key")
         if not isinstance(key, str):
             raise OtlpDecodeError(f"{where}[{i}].key: {key!r} is not a string")
-        result[key] = _any_value(pair.get("value", {}), f"{where}[{i}].value")
+        converted = _any_value(pair.get("value", {}), f"{where}[{i}].value")
+        if wanted is None or key in wanted:
+            result[key] = converted
     return result
 
 
@@ -107,6 +125,11 @@ def _hex_id(raw: Any, chars: int, where: str) -> str:
     except (binascii.Error, ValueError):
         pass
     raise OtlpDecodeError(f"{where}: {raw!r} is not {chars} hex characters{hint}")
+
+
+def _plain_hex(raw: Any, chars: int) -> bool:
+    """True when :func:`_hex_id` accepts ``raw`` (absent, or ``chars`` hex characters)."""
+    return raw is None or raw == "" or (type(raw) is str and len(raw) == chars and _HEX.issuperset(raw))
 
 
 def _int(raw: Any, where: str) -> int:
@@ -139,7 +162,13 @@ def _is_candidate(raw_attrs: Any) -> bool:
     return False
 
 
-def _view(span: dict[str, Any], where: str, scope: dict[str, Any], resource: dict[str, AttrValue]) -> SpanView:
+def _view(
+    span: dict[str, Any],
+    where: str,
+    scope: dict[str, Any],
+    resource: dict[str, AttrValue],
+    wanted: frozenset[str],
+) -> SpanView:
     trace_id = _hex_id(_get(span, "traceId", "trace_id"), 32, where + ".traceId")
     span_id = _hex_id(_get(span, "spanId", "span_id"), 16, where + ".spanId")
     parent = _hex_id(_get(span, "parentSpanId", "parent_span_id"), 16, where + ".parentSpanId")
@@ -155,7 +184,7 @@ def _view(span: dict[str, Any], where: str, scope: dict[str, Any], resource: dic
         start_time_ns=_int(_get(span, "startTimeUnixNano", "start_time_unix_nano"), where + ".startTimeUnixNano"),
         end_time_ns=_int(_get(span, "endTimeUnixNano", "end_time_unix_nano"), where + ".endTimeUnixNano"),
         status_code=_status_code(span.get("status"), where),
-        attributes=_attributes(span.get("attributes") or [], where + ".attributes"),
+        attributes=_attributes(span.get("attributes") or [], where + ".attributes", wanted),
         scope_name=scope.get("name") or "",
         scope_version=scope.get("version") or "",
         resource=resource,
@@ -173,6 +202,7 @@ def decode_json(body: bytes, options: IngestOptions) -> DecodedBatch:
     document = _object(document, "request")
     views: list[SpanView] = []
     received = 0
+    wanted = span_keys(options)
     for r, rs in enumerate(_list(document, "resourceSpans", "resource_spans", "request")):
         r_where = f"resourceSpans[{r}]"
         rs = _object(rs, r_where)
@@ -184,15 +214,20 @@ def decode_json(body: bytes, options: IngestOptions) -> DecodedBatch:
             received += len(spans)
             scope = ss.get("scope") or {}
             for i, span in enumerate(spans):
-                where = f"{s_where}.spans[{i}]"
-                span = _object(span, where)
-                if not _is_candidate(span.get("attributes")):
+                if type(span) is dict and not _is_candidate(span.get("attributes")):
                     # Ids are still checked: a payload with base64 ids is wrongly encoded as a whole.
-                    _hex_id(_get(span, "traceId", "trace_id"), 32, where + ".traceId")
-                    _hex_id(_get(span, "spanId", "span_id"), 16, where + ".spanId")
+                    if not (
+                        _plain_hex(_get(span, "traceId", "trace_id"), 32)
+                        and _plain_hex(_get(span, "spanId", "span_id"), 16)
+                    ):
+                        where = f"{s_where}.spans[{i}]"
+                        _hex_id(_get(span, "traceId", "trace_id"), 32, where + ".traceId")
+                        _hex_id(_get(span, "spanId", "span_id"), 16, where + ".spanId")
                     continue
+                where = f"{s_where}.spans[{i}]"
+                span = _object(span, where)  # a candidate: not a dict raises here
                 if resource is None:
                     raw_resource = _object(rs.get("resource") or {}, r_where + ".resource")
                     resource = _attributes(raw_resource.get("attributes") or [], r_where + ".resource.attributes")
-                views.append(_view(span, where, _object(scope, s_where + ".scope"), resource))
+                views.append(_view(span, where, _object(scope, s_where + ".scope"), resource, wanted))
     return build_batch(views, received, options)

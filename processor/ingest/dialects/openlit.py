@@ -58,10 +58,7 @@ def read(span: SpanView) -> Reading:
     provider = (reading.provider or "").lower()
     reading.input_includes_cache = provider != "anthropic"
     estimated = (
-        provider == "openai"
-        and reading.operation == "chat"
-        and attrs.get(_STREAM) is True
-        and _CACHE_READ not in attrs
+        provider == "openai" and reading.operation == "chat" and attrs.get(_STREAM) is True and _CACHE_READ not in attrs
     )
     if estimated:
         reading.input = reading.output = reading.reasoning = None

@@ -80,3 +80,11 @@ def test_suspected_not_merged() -> None:
 def test_provider_call_key() -> None:
     assert provider_call_key(call("s", response_id="r")) == ("anthropic", "r")
     assert provider_call_key(call("s")) is None
+
+
+def test_no_links_keeps_every_record_in_order_and_still_flags_look_alikes() -> None:
+    a = call("s1", response_id="r1")
+    b = call("s2", trace="t2", dialect="anthropic-sdk", end_time_ns=2 * 10**9)
+    c = call("s3", usage=TokenUsage(1, 0, 0, 1), parent_span_id="s9")
+    unique, duplicates, suspected = link_duplicates([a, b, c])
+    assert (unique, duplicates, suspected) == ([a, b, c], [], [b])

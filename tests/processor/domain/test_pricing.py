@@ -262,3 +262,22 @@ def test_time_of_day_prices_with_overrides_configured() -> None:
     usage = TokenUsage(1_000_000)
     costs = [pricer.price(call("deepseek", "deepseek-v4-flash", usage, ns(2026, 9, 10, h))).total for h in (2, 5)]
     assert costs == [Decimal("0.30"), Decimal("0.15")]
+
+
+def test_repeat_prices_follow_the_period_and_tier_of_each_call() -> None:
+    pricer = Pricer()
+    usage = TokenUsage(1_000_000)
+    hours = (2, 5, 2, 5, 5, 2)
+    costs = [pricer.price(call("deepseek", "deepseek-v4-flash", usage, ns(2026, 9, 10, h))).total for h in hours]
+    assert costs == [
+        Decimal("0.30"),
+        Decimal("0.15"),
+        Decimal("0.30"),
+        Decimal("0.15"),
+        Decimal("0.15"),
+        Decimal("0.30"),
+    ]
+    tiers = [None, "flex", None]
+    fresh = [Pricer().price(call("openai", "gpt-5", usage, service_tier=tier)) for tier in tiers]
+    assert [pricer.price(call("openai", "gpt-5", usage, service_tier=tier)) for tier in tiers] == fresh
+    assert fresh[0].input == Decimal("1.25") and fresh[1].input == Decimal("0.625")
