@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import importlib
 import logging
 import os
@@ -188,7 +189,9 @@ class App:
         self._http.start()
 
         self.ledger = self._ledger_factory(cfg)
-        self.totals = Totals(cfg.label_value_limit, cfg.overflow_value)
+        self.totals = Totals(
+            cfg.label_value_limit, cfg.overflow_value, tuple(dict.fromkeys(cfg.tag_attributes.values()))
+        )
         loaded = self.totals.load(self.ledger.iter_totals())
         logger.info("ledger %s: %d recorded calls loaded into the totals", cfg.ledger_path, loaded)
         self.registry.register(TotalsCollector(self.totals))
@@ -276,6 +279,24 @@ class App:
         return Response(200, encoder(self.registry), content_type)
 
 
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations of container objects between two young-generation collections (CPython's default: 700)."""
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a long-running server (``serve`` calls it once ready).
+
+    Everything loaded at start-up (modules, the price data) goes to the permanent generation, so
+    full collections no longer walk it, and young collections run every 20,000 container
+    allocations instead of 700: the hot path allocates many short-lived tuples and records, nearly
+    none of them in reference cycles, and the collector took over 10 % of the CPU under load.
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def serve(config: Config, *, announce: Callable[[str], None] | None = None) -> int:
     """Run until SIGTERM/SIGINT, then stop gracefully; a second SIGINT forces the exit."""
     stop = threading.Event()
@@ -297,6 +318,7 @@ def serve(config: Config, *, announce: Callable[[str], None] | None = None) -> i
         except Exception as exc:
             logger.error("start-up failed: %s", exc)
             return 1
+        tune_gc()
         if announce is not None:
             announce(f"genai-cost ready: {app.endpoints()}")
         while not stop.wait(1.0):

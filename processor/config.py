@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,8 +144,18 @@ def _tag_attributes(value: object) -> dict[str, str]:
             raise ValueError(f"{raw_key!r} is not an attribute name")
         if not isinstance(raw_label, str) or not raw_label.strip():
             raise ValueError(f"{raw_label!r} is not a tag label name (for attribute {raw_key!r})")
-        out[raw_key.strip()] = raw_label.strip()
+        label = raw_label.strip()
+        if not _LABEL_NAME.fullmatch(label) or label.startswith("__"):
+            raise ValueError(f"{label!r} is not a Prometheus label name (for attribute {raw_key!r})")
+        if label in RESERVED_TAG_LABELS:
+            raise ValueError(f"{label!r} is already a metric label (for attribute {raw_key!r}); choose another name")
+        out[raw_key.strip()] = label
     return out
+
+
+_LABEL_NAME: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+RESERVED_TAG_LABELS: Final = frozenset({"agent", "provider", "model", "operation", "token_type", "outcome", "budget"})
+"""Labels the metrics already carry: a tag dimension cannot take one of these names."""
 
 
 @dataclass(frozen=True, slots=True)

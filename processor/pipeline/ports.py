@@ -76,6 +76,7 @@ class TotalsRow:
     tokens: tuple[int, int, int, int, int]  # input, cache_read, cache_write, output, reasoning
     cost_pusd: tuple[int, int, int, int, int]  # same order, pico-USD
     cost_total_pusd: int  # may exceed the sum of the split when a provider reported only a total
+    tags: str = "{}"  # the group's tag dimensions, as recorded (a JSON object with sorted keys)
 
 
 class LedgerStore(Protocol):
@@ -85,8 +86,10 @@ class LedgerStore(Protocol):
     backend cannot store); it is called on receiver threads. ``commit`` writes all given entries
     in ONE transaction and returns only after it is durable (as durable as the backend's
     configuration promises); it raises :class:`LedgerError` and writes nothing if it cannot.
-    Entries whose span key or (provider, response id) is already recorded are ignored and
-    counted as duplicates.
+    Entries already recorded are left out and counted as duplicates: a replayed span (same trace
+    id, span id and end time) always; another span of a recorded provider call (same provider and
+    response id) at least while that call is among the backend's recent calls (the SQLite ledger:
+    the last ``response_window`` calls; a backend with a unique index: always).
     """
 
     def prepare(self, priced: PricedCall) -> LedgerEntry: ...

@@ -5,16 +5,17 @@ Money is integer pico-USD here; it becomes a float only in the Prometheus collec
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from genai_cost.processor.domain.records import PriceSource
 from genai_cost.processor.pipeline.labels import DEFAULT_LABEL_VALUE_LIMIT, DEFAULT_OVERFLOW_VALUE, LabelCap
 from genai_cost.processor.pipeline.ports import LedgerEntry, TotalsRow
 
-SeriesKey = tuple[str, str, str, str]
-"""(agent, provider, model, operation), after the label cap."""
+SeriesKey = tuple[str, ...]
+"""(agent, provider, model, operation, *tag values), after the label caps."""
 
 TOKEN_TYPES = ("input", "cache_read", "cache_write", "output", "reasoning")
 """Token types in the order of the ``tokens`` and ``cost`` arrays (``records.TokenType`` values)."""
@@ -42,19 +43,33 @@ class TotalsSnapshot:
 
 
 class Totals:
-    """Running totals per capped label set; ``add`` on the writer thread, ``snapshot`` anywhere."""
+    """Running totals per capped label set; ``add`` on the writer thread, ``snapshot`` anywhere.
+
+    ``tag_labels`` are the configured tag dimensions (e.g. team, tenant): extra labels after the
+    fixed ones, each capped like them; a call without a tag has the empty value (no label).
+    """
 
     def __init__(
-        self, label_value_limit: int = DEFAULT_LABEL_VALUE_LIMIT, overflow_value: str = DEFAULT_OVERFLOW_VALUE
+        self,
+        label_value_limit: int = DEFAULT_LABEL_VALUE_LIMIT,
+        overflow_value: str = DEFAULT_OVERFLOW_VALUE,
+        tag_labels: Sequence[str] = (),
     ) -> None:
-        self._caps = tuple(LabelCap(label_value_limit, overflow_value) for _ in range(4))
+        self.tag_labels = tuple(tag_labels)
+        self._caps = tuple(LabelCap(label_value_limit, overflow_value) for _ in range(4 + len(self.tag_labels)))
         self._series: dict[SeriesKey, SeriesTotals] = {}
         self._unpriced: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
-    def _key(self, agent: str, provider: str, model: str, operation: str) -> SeriesKey:
+    def _key(self, agent: str, provider: str, model: str, operation: str, tags: Mapping[str, str]) -> SeriesKey:
         caps = self._caps
-        return (caps[0](agent), caps[1](provider), caps[2](model), caps[3](operation))
+        key = (caps[0](agent), caps[1](provider), caps[2](model), caps[3](operation))
+        if not self.tag_labels:
+            return key
+        values = tuple(
+            caps[4 + i](value) if (value := tags.get(label)) else "" for i, label in enumerate(self.tag_labels)
+        )
+        return key + values
 
     def _series_for(self, key: SeriesKey) -> SeriesTotals:
         series = self._series.get(key)
@@ -67,7 +82,8 @@ class Totals:
         loaded = 0
         with self._lock:
             for row in rows:
-                key = self._key(row.agent, row.provider, row.model, row.operation)
+                tags = json.loads(row.tags) if self.tag_labels and row.tags != "{}" else {}
+                key = self._key(row.agent, row.provider, row.model, row.operation, tags)
                 series = self._series_for(key)
                 for i in range(5):
                     series.tokens[i] += row.tokens[i]
@@ -87,7 +103,7 @@ class Totals:
             for entry in entries:
                 priced = entry.priced
                 call = priced.call
-                key = self._key(call.agent, call.provider, call.model, call.operation)
+                key = self._key(call.agent, call.provider, call.model, call.operation, call.tags)
                 series = self._series.get(key) or self._series_for(key)
                 usage = call.usage
                 tokens = series.tokens

@@ -5,7 +5,8 @@ Series (DESIGN §6, a public contract):
 ``genai_tokens_total{agent,provider,model,operation,token_type}``,
 ``genai_requests_total{agent,provider,model,operation,outcome}``,
 ``genai_unpriced_requests_total{provider,model}``.
-Token types are disjoint (input excludes cache, output excludes reasoning). Cost a provider reported
+Configured tag dimensions (``ingest.tag_attributes``, e.g. team) follow as extra labels on the first
+three. Token types are disjoint (input excludes cache, output excludes reasoning). Cost a provider reported
 only as a total is exposed with ``token_type="unsplit"``. Pico-USD become float USD only here.
 """
 
@@ -29,20 +30,20 @@ class TotalsCollector(Collector):
         self._totals = totals
 
     def describe(self) -> Iterator[CounterMetricFamily]:
-        return iter(self._families())
+        return iter(self._families(self._totals.tag_labels))
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        cost, tokens, requests, unpriced = self._families()
+        cost, tokens, requests, unpriced = self._families(self._totals.tag_labels)
         snapshot = self._totals.snapshot()
         for key, series in snapshot.series.items():
-            labels = list(key)
+            labels, tags = list(key[:4]), list(key[4:])
             for token_type, pusd, count in zip(TOKEN_TYPES, series.cost_pusd, series.tokens, strict=True):
-                cost.add_metric([*labels, token_type], pusd_to_float(pusd))
-                tokens.add_metric([*labels, token_type], float(count))
+                cost.add_metric([*labels, token_type, *tags], pusd_to_float(pusd))
+                tokens.add_metric([*labels, token_type, *tags], float(count))
             if series.unsplit_pusd:
-                cost.add_metric([*labels, UNSPLIT], pusd_to_float(series.unsplit_pusd))
+                cost.add_metric([*labels, UNSPLIT, *tags], pusd_to_float(series.unsplit_pusd))
             for outcome, count in series.requests.items():
-                requests.add_metric([*labels, outcome], float(count))
+                requests.add_metric([*labels, outcome, *tags], float(count))
         for (provider, model), count in snapshot.unpriced.items():
             unpriced.add_metric([provider, model], float(count))
         yield cost
@@ -51,22 +52,24 @@ class TotalsCollector(Collector):
         yield unpriced
 
     @staticmethod
-    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, CounterMetricFamily]:
+    def _families(
+        tag_labels: tuple[str, ...],
+    ) -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, CounterMetricFamily]:
         return (
             CounterMetricFamily(
                 "genai_cost_usd",
                 "Cost of LLM calls in USD, by token type (disjoint types).",
-                labels=[*SERIES_LABELS, "token_type"],
+                labels=[*SERIES_LABELS, "token_type", *tag_labels],
             ),
             CounterMetricFamily(
                 "genai_tokens",
                 "Tokens of LLM calls by type: input excludes cache, output excludes reasoning.",
-                labels=[*SERIES_LABELS, "token_type"],
+                labels=[*SERIES_LABELS, "token_type", *tag_labels],
             ),
             CounterMetricFamily(
                 "genai_requests",
                 "LLM calls recorded, by outcome.",
-                labels=[*SERIES_LABELS, "outcome"],
+                labels=[*SERIES_LABELS, "outcome", *tag_labels],
             ),
             CounterMetricFamily(
                 "genai_unpriced_requests",
