@@ -72,6 +72,14 @@ def test_config_file_from_the_environment(tmp_path: Path) -> None:
         ("pipeline:\n  ack_timeout_seconds: -1\n", "pipeline.ack_timeout_seconds: -1 must be a positive number"),
         ("ingest:\n  tag_attributes: [team, 3]\n", "ingest.tag_attributes: 3 is not an attribute name"),
         ("ingest:\n  tag_attributes: {app.team: ''}\n", "ingest.tag_attributes: '' is not a tag label name"),
+        (
+            "ingest:\n  tag_attributes: {app.team: app.team}\n",
+            "ingest.tag_attributes: 'app.team' is not a Prometheus label name (for attribute 'app.team')",
+        ),
+        (
+            "ingest:\n  tag_attributes: {genai_cost.tag.model: model}\n",
+            "ingest.tag_attributes: 'model' is already a metric label (for attribute 'genai_cost.tag.model')",
+        ),
         ("colour: blue\n", "colour: unknown setting"),
         ("- a\n- b\n", "the top level must be a mapping"),
         ("otlp: [\n", "not valid YAML"),
