@@ -62,7 +62,7 @@ def _in_container(service: dict[str, Any], container_path: str) -> Path:
 
 def test_processor_config_uses_the_contract_ports() -> None:
     config = _yaml(PROCESSOR_CONFIG)
-    assert set(config) == {"otlp", "http", "ledger", "pricing", "alertmanager", "budgets"}
+    assert set(config) == {"otlp", "http", "ledger", "pricing", "ingest", "alertmanager", "budgets"}
     assert config["otlp"] == {
         "grpc": {"host": "0.0.0.0", "port": OTLP_GRPC_PORT},
         "http": {"host": "0.0.0.0", "port": OTLP_HTTP_PORT},
@@ -71,6 +71,7 @@ def test_processor_config_uses_the_contract_ports() -> None:
     assert config["ledger"]["path"] == "/var/lib/genai-cost/ledger.sqlite3"
     assert config["alertmanager"]["urls"] == ["http://alertmanager:9093"]
     assert [b["name"] for b in config["budgets"]] == ["team-monthly", "daily-safety-net"]
+    assert config["ingest"]["tag_attributes"] == {"genai_cost.tag.team": "team"}
 
 
 @pytest.mark.parametrize("source", ["compose", "kubernetes"])
