@@ -8,18 +8,16 @@ webhook receiver in the test. The budget clock is injected so periods can roll o
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import sys
 import time
 import urllib.error
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import alertmanager_harness
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -31,19 +29,7 @@ from genai_cost.processor.domain.records import Cost, LlmCall, PriceSource
 from genai_cost.processor.extensions import budgets as budgets_extension
 from genai_cost.processor.pipeline import Pipeline, Totals
 
-
-def _harness() -> ModuleType:
-    name = "genai_cost_tests_alertmanager_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "alertmanager_harness.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-h = _harness()
+h = alertmanager_harness
 DAY_NS = 86_400 * 10**9
 _ids = itertools.count(1)
 TOKEN = "s3cret-token"

@@ -3,14 +3,12 @@ on a real ledger with a table-driven decoder double, for the receiver tests."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import calls as calls_helpers
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -19,24 +17,6 @@ from genai_cost.processor.adapters.prometheus import ProcessorMetrics, TotalsCol
 from genai_cost.processor.domain.records import LlmCall
 from genai_cost.processor.pipeline import Pipeline, SpanRejection, Totals
 from genai_cost.processor.pipeline.service import ExportService
-
-_NAME = "genai_cost_tests_calls"
-
-
-def load_calls() -> ModuleType:
-    if _NAME not in sys.modules:
-        spec = importlib.util.spec_from_file_location(_NAME, Path(__file__).parents[1] / "calls.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_NAME] = module
-        spec.loader.exec_module(module)
-    return sys.modules[_NAME]
-
-
-@pytest.fixture
-def calls() -> ModuleType:
-    """The ``tests/processor/calls.py`` helpers (``call``, ``cost``, ``priced``, ``TablePricer``)."""
-    return load_calls()
 
 
 @dataclass
@@ -51,7 +31,7 @@ class Stack:
 
     def batch(self, received: int, calls: list[LlmCall], rejected: list[SpanRejection] | None = None) -> Any:
         """A decoded batch for the decoder double."""
-        return load_calls().FakeBatch(received, calls, rejected or [])
+        return calls_helpers.FakeBatch(received, calls, rejected or [])
 
     def sample(self, name: str, **labels: str) -> float | None:
         return self.registry.get_sample_value(name, labels)
@@ -59,7 +39,7 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    calls_module = load_calls()
+    calls_module = calls_helpers
     registry = CollectorRegistry()
     ledger = SqliteLedger(tmp_path / "ledger.sqlite3", synchronous="normal")
     totals = Totals()

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import alertmanager_harness
 import pytest
 
 from genai_cost.processor.adapters.alertmanager import Alert, AlertmanagerClient, AlertmanagerSettings, SendOutcome
 
-
-def _harness() -> ModuleType:
-    name = "genai_cost_tests_alertmanager_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "alertmanager_harness.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-h = _harness()
+h = alertmanager_harness
 
 LABELS = {"alertname": "GenAIBudgetThreshold", "budget": "b1", "threshold": "0.5", "severity": "info", "period": "day"}
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import Message
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
+import ledger_rows as ledger_rows_helpers
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -23,20 +21,7 @@ from genai_cost.processor.adapters import http_api_costs
 from genai_cost.processor.adapters.http_server import HttpServer, Request, Routes
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS
 
-_HELPER = "genai_cost_tests_ledger_rows"
-
-
-def _ledger_rows() -> ModuleType:
-    if _HELPER not in sys.modules:
-        spec = importlib.util.spec_from_file_location(_HELPER, Path(__file__).parents[1] / "ledger_rows.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_HELPER] = module
-        spec.loader.exec_module(module)
-    return sys.modules[_HELPER]
-
-
-lr = _ledger_rows()
+lr = ledger_rows_helpers
 
 
 def ns(text: str) -> int:

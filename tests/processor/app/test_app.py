@@ -204,3 +204,17 @@ def test_a_busy_port_is_an_error_naming_the_setting(tmp_path: Path, calls: Any, 
             ConfigError, match=rf"^http\.port: cannot listen on 127\.0\.0\.1:{port}: Address already in use$"
         ):
             app.start()
+
+
+def test_tune_gc_freezes_the_start_up_objects_and_raises_the_young_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from genai_cost.processor import app as app_module
+
+    done: list[object] = []
+    monkeypatch.setattr(gc, "collect", lambda: done.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: done.append("freeze"))
+    monkeypatch.setattr(gc, "get_threshold", lambda: (700, 11, 12))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: done.append(t))
+    app_module.tune_gc()
+    assert done == ["collect", "freeze", (20_000, 11, 12)]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import httpx
+import ledger_rows as ledger_rows_helpers
 import orjson
 import pytest
 from prometheus_client import CollectorRegistry
@@ -37,23 +37,12 @@ def test_serve_loads_the_extension() -> None:
     assert "genai_cost.processor.extensions.costs_api" in [name for name, _ in discover_extensions()]
 
 
-def _ledger_rows() -> ModuleType:
-    name = "genai_cost_tests_ledger_rows"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "ledger_rows.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 READY = re.compile(r"genai-cost ready: .*http 127\.0\.0\.1:(\d+)")
 
 
 @pytest.mark.slow
 def test_running_serve_answers_costs_and_export_from_its_ledger(tmp_path: Path) -> None:
-    lr = _ledger_rows()
+    lr = ledger_rows_helpers
     ledger = lr.create_ledger(
         tmp_path / "ledger.sqlite3",
         [

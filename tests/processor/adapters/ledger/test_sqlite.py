@@ -10,10 +10,12 @@ from types import ModuleType
 import pytest
 
 from genai_cost.processor.adapters.ledger import SqliteLedger, connect
+from genai_cost.processor.adapters.ledger import sqlite as sqlite_module
+from genai_cost.processor.adapters.ledger.recent_responses import RecentResponses
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS, PICO_PER_USD, SCHEMA_VERSION
 from genai_cost.processor.domain.records import Cost, Outcome, PriceSource, TokenUsage
 from genai_cost.processor.pipeline import money
-from genai_cost.processor.pipeline.ports import DuplicateKind, LedgerError, RowError
+from genai_cost.processor.pipeline.ports import CommitResult, DuplicateKind, LedgerError, RowError
 
 
 @pytest.fixture
@@ -45,8 +47,10 @@ def test_new_ledger_is_migrated_in_wal_mode_with_full_sync(tmp_path: Path) -> No
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         columns = [r[1] for r in conn.execute("PRAGMA table_info(calls)")]
         assert columns == ["id", *CALL_COLUMNS]
-        indexes = {r[1] for r in conn.execute("PRAGMA index_list(calls)")}
-        assert {"calls_span", "calls_response", "calls_end_time", "calls_agent_time"} <= indexes
+        indexes = {r[1]: (r[2], r[4]) for r in conn.execute("PRAGMA index_list(calls)")}  # name: (unique, partial)
+        assert indexes == {"calls_span_end": (1, 0), "calls_agent_time": (0, 0), "calls_unpriced": (0, 1)}
+        span_end = [r[2] for r in conn.execute("PRAGMA index_info(calls_span_end)")]
+        assert span_end == ["end_time_ns", "trace_id", "span_id"]
     finally:
         conn.close()
     again = connect(path, synchronous="normal")  # reopening does not migrate twice
@@ -168,12 +172,144 @@ def test_replayed_span_and_same_response_id_are_ignored_and_classified(ledger: S
     assert again.duplicates == {DuplicateKind.SPAN_REPLAY: 1}
 
 
-def test_the_same_span_twice_in_one_commit_is_recorded_once(ledger: SqliteLedger, calls: ModuleType) -> None:
-    c = calls.call()
+@pytest.mark.parametrize("response_id", ["chatcmpl-twice", None])
+def test_the_same_span_twice_in_one_commit_is_recorded_once(
+    ledger: SqliteLedger, calls: ModuleType, response_id: str | None
+) -> None:
+    c = calls.call(response_id=response_id)  # with a response id the window drops it, without one the index
     result = ledger.commit([ledger.prepare(calls.priced(c)), ledger.prepare(calls.priced(c))])
     assert [e.priced.call for e in result.inserted] == [c]
     assert result.duplicates == {DuplicateKind.SPAN_REPLAY: 1}
     assert ledger.count_calls() == 1
+
+
+def test_two_spans_of_one_call_in_one_commit_are_recorded_once(ledger: SqliteLedger, calls: ModuleType) -> None:
+    sdk_span = calls.call(provider="anthropic", response_id="msg_same")
+    wrapper_span = calls.call(provider="anthropic", response_id="msg_same")
+    result = ledger.commit([ledger.prepare(calls.priced(sdk_span)), ledger.prepare(calls.priced(wrapper_span))])
+    assert [e.priced.call for e in result.inserted] == [sdk_span]
+    assert result.duplicates == {DuplicateKind.RESPONSE_ID: 1}
+    assert ledger.count_calls() == 1
+
+
+def test_a_replay_is_ignored_forever_and_the_rows_keep_the_order_of_a_large_commit(
+    tmp_path: Path, calls: ModuleType
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SqliteLedger(path, response_window=1)  # the window forgets at once: only the index is left
+    old = calls.call(response_id=None, end_time_ns=1_700_000_000_500_000_000)
+    store.commit([store.prepare(calls.priced(old))])
+    for i in range(3):
+        store.commit([store.prepare(calls.priced(calls.call(response_id=f"r-{i}")))])
+    batch = [calls.call(response_id=f"big-{i}", end_time_ns=1_700_000_002_000_000_000 + i) for i in range(1000)]
+    entries = [store.prepare(calls.priced(c)) for c in batch]
+    entries.insert(700, store.prepare(calls.priced(old)))  # 1001 rows: statements of 512, 256, 128, 64, 32, 8, 1
+    result = store.commit(entries)
+    store.close()
+    assert [e.priced.call for e in result.inserted] == batch
+    assert result.duplicates == {DuplicateKind.SPAN_REPLAY: 1}
+    rows = _rows(path)
+    assert [r["id"] for r in rows] == list(range(1, 1005))
+    assert [r["span_id"] for r in rows[4:]] == [c.span_id for c in batch]
+
+
+def test_another_span_of_a_recorded_call_is_a_duplicate_after_a_restart(tmp_path: Path, calls: ModuleType) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SqliteLedger(path)
+    first = calls.call(provider="anthropic", response_id="msg_restart")
+    store.commit([store.prepare(calls.priced(first))])
+    store.close()
+    reopened = SqliteLedger(path)  # the window is reloaded from the last rows of the ledger
+    second = calls.call(provider="anthropic", response_id="msg_restart")  # the other instrumentation's span
+    result = reopened.commit([reopened.prepare(calls.priced(second)), reopened.prepare(calls.priced(first))])
+    assert (result.inserted, result.duplicates) == ([], {DuplicateKind.RESPONSE_ID: 1, DuplicateKind.SPAN_REPLAY: 1})
+    assert reopened.count_calls() == 1
+    reopened.close()
+
+
+def test_the_response_window_holds_at_least_the_last_window_calls(tmp_path: Path, calls: ModuleType) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SqliteLedger(path, response_window=4)  # generations of one call: exactly the last 4 or 5 remembered
+    for n in range(1, 7):
+        store.commit([store.prepare(calls.priced(calls.call(response_id=f"r{n}")))])
+
+    def again(ledger: SqliteLedger, response_id: str) -> CommitResult:
+        return ledger.commit([ledger.prepare(calls.priced(calls.call(response_id=response_id)))])
+
+    assert [again(store, f"r{n}").duplicates for n in (3, 4, 5, 6)] == [{DuplicateKind.RESPONSE_ID: 1}] * 4
+    assert len(again(store, "r2").inserted) == 1  # older than the window: recorded again (row 7)
+    store.close()
+    reopened = SqliteLedger(path, response_window=4)  # reloads rows 4 to 7: r4, r5, r6, r2
+    try:
+        assert again(reopened, "r2").duplicates == {DuplicateKind.RESPONSE_ID: 1}
+        assert len(again(reopened, "r3").inserted) == 1
+        assert reopened.count_calls() == 8
+    finally:
+        reopened.close()
+
+
+def test_recent_responses_keep_whole_generations() -> None:
+    recent = RecentResponses(window=8)  # 4 older generations of 2, plus the one being filled
+    for n in range(1, 12):
+        recent.add(n, 100 + n)
+    assert len(recent) == 9  # 3..10 in four full generations, 11 in the new one
+    assert [recent.get(n) for n in range(1, 12)] == [None, None, *range(103, 112)]
+    recent.add(3, 999)  # the same key again (a collision): the newest row wins
+    assert (recent.get(3), len(recent)) == (999, 8)  # a new generation started: 3..4 dropped, 3 re-added
+    with pytest.raises(ValueError, match="response window must be >= 1 call, got 0"):
+        RecentResponses(window=0)
+
+
+def test_a_response_key_collision_never_drops_a_call(
+    ledger: SqliteLedger, calls: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "response_key", lambda provider, response_id: 42)  # every key collides
+    a = calls.call(response_id="resp-a")
+    b = calls.call(response_id="resp-b")
+    first = ledger.commit([ledger.prepare(calls.priced(a)), ledger.prepare(calls.priced(b))])  # collide in one commit
+    c = calls.call(response_id="resp-c")  # collides with the remembered row of b: compared, recorded
+    second = ledger.commit([ledger.prepare(calls.priced(c))])
+    c_again = calls.call(response_id="resp-c")  # the key points at c's row: the same call
+    third = ledger.commit([ledger.prepare(calls.priced(c_again))])
+    b_again = calls.call(response_id="resp-b")  # b's row is no longer under the key: recorded (never dropped)
+    fourth = ledger.commit([ledger.prepare(calls.priced(b_again))])
+    assert [len(r.inserted) for r in (first, second, third, fourth)] == [2, 1, 0, 1]
+    assert third.duplicates == {DuplicateKind.RESPONSE_ID: 1}
+    assert ledger.count_calls() == 4
+
+
+def test_a_version_2_ledger_gets_the_write_path_indexes_and_keeps_deduplicating(
+    tmp_path: Path, calls: ModuleType
+) -> None:
+    from genai_cost.processor.adapters.ledger.schema import MIGRATIONS
+
+    path = tmp_path / "v2.sqlite3"
+    raw = sqlite3.connect(path)
+    for script in MIGRATIONS[:2]:
+        raw.executescript(script)
+    raw.execute("PRAGMA user_version=2")
+    scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
+    recorded = calls.call(provider="anthropic", response_id="msg_v2")
+    raw.execute(
+        f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' for _ in CALL_COLUMNS)})",
+        scratch.prepare(calls.priced(recorded)).row,
+    )
+    scratch.close()
+    raw.commit()
+    raw.close()
+    upgraded = SqliteLedger(path)
+    try:
+        indexes = {r[1] for r in upgraded._conn.execute("PRAGMA index_list(calls)")}
+        assert indexes == {"calls_span_end", "calls_agent_time", "calls_unpriced"}
+        other_span = calls.call(provider="anthropic", response_id="msg_v2")
+        result = upgraded.commit([upgraded.prepare(calls.priced(c)) for c in (recorded, other_span)])
+        assert (result.inserted, result.duplicates) == (
+            [],
+            {DuplicateKind.SPAN_REPLAY: 1, DuplicateKind.RESPONSE_ID: 1},
+        )
+        assert upgraded.count_calls() == 1
+    finally:
+        upgraded.close()
 
 
 def test_values_beyond_64_bits_are_refused_before_the_commit(ledger: SqliteLedger, calls: ModuleType) -> None:
@@ -264,3 +400,13 @@ def test_a_version_1_ledger_is_upgraded_with_its_rows_kept(tmp_path: Path, calls
         assert (version, upgraded.count_calls()) == (SCHEMA_VERSION, 1)
     finally:
         upgraded.close()
+
+
+def test_totals_sum_costs_beyond_64_bits_exactly(tmp_path: Path, calls: ModuleType) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SqliteLedger(path)
+    dear = Cost(source=PriceSource.PROVIDER, total_override=Decimal("6000000.000000000001"))  # 6e18 + 1 pico-USD
+    store.commit([store.prepare(calls.priced(calls.call(), dear)) for _ in range(2)])  # 1.2e19 > 2^63 - 1
+    (row,) = store.iter_totals()
+    store.close()
+    assert (row.requests, row.cost_total_pusd, row.cost_pusd) == (2, 12_000_000_000_000_000_002, (0, 0, 0, 0, 0))
