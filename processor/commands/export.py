@@ -53,10 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Write the export; exit 0, 1 when the ledger or the output cannot be used, 2 for bad options."""
     try:
-        cfg = opts.load_config(args)
-        tz = opts.report_zone(args, cfg)
-        selection = opts.selection(args, tz)
-        path = opts.ledger_path(args, cfg)
+        _cfg, _tz, selection, path = opts.resolve(args)
     except opts.UsageError as exc:
         return opts.usage_error(NAME, str(exc))
     try:

@@ -79,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
 def run_missing(args: argparse.Namespace) -> int:
     """List the unpriced models of the ledger (optionally in a range, for one provider)."""
     try:
-        cfg = opts.load_config(args)
-        tz = opts.report_zone(args, cfg)
-        selection = opts.selection(args, tz)
-        path = opts.ledger_path(args, cfg)
+        _cfg, tz, selection, path = opts.resolve(args)
     except opts.UsageError as exc:
         return opts.usage_error(NAME, str(exc))
     try:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from genai_cost.processor import config
@@ -173,3 +175,23 @@ def build_pricer(cfg: Config) -> PricerLike:
         return app.build_pricer(cfg)
     except config.ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a ledger command works from: the configuration, time zone, selection and ledger path."""
+
+    cfg: Config
+    tz: tzinfo
+    selection: Selection
+    path: Path
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.cfg, self.tz, self.selection, self.path))
+
+
+def resolve(args: argparse.Namespace) -> Resolved:
+    """Configuration, time zone, selection and ledger path of a command; raises :class:`UsageError`."""
+    cfg = load_config(args)
+    tz = report_zone(args, cfg)
+    return Resolved(cfg, tz, selection(args, tz), ledger_path(args, cfg))

@@ -124,10 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all and not args.model:
         return opts.usage_error(NAME, "--all re-prices every call of one model: give --model too")
     try:
-        cfg = opts.load_config(args)
-        tz = opts.report_zone(args, cfg)
-        selection = opts.selection(args, tz)
-        path = opts.ledger_path(args, cfg)
+        cfg, _tz, selection, path = opts.resolve(args)
     except opts.UsageError as exc:
         return opts.usage_error(NAME, str(exc))
     try:
