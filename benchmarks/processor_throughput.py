@@ -4,8 +4,11 @@ Separate client processes send pre-serialized 512-span ExportTraceServiceRequest
 (a) a parse-only grpcio server (``ExportTraceServiceRequest.FromString`` and nothing else) and
 (b) ``genai-cost serve`` with its real SQLite ledger, in the same run. Server CPU time comes from
 ``/proc/<pid>/stat`` (user + system), peak RSS from ``VmHWM``. Workloads: mixed (20 % LLM spans,
-the rest HTTP/DB spans) and 100 % LLM. Every batch gets fresh trace, span and response ids
-(an equal-length byte substitution in the pre-serialized template), so nothing is deduplicated.
+the rest HTTP/DB spans) and 100 % LLM. Every batch gets fresh trace and response ids and fresh
+timestamps (equal-length byte substitutions in the pre-serialized template), so nothing is
+deduplicated and end times increase batch after batch, as in real traffic (the ledger's span key
+leads with the end time, so a benchmark that replayed the same timestamps would measure random
+B-tree inserts that real traffic does not cause).
 Optionally repeats (b) with glibc malloc tunables, and measures the effect of ledger size on ingest,
 on start-up (totals rebuilt from the ledger) and on ``genai-cost report``.
 
@@ -40,6 +43,10 @@ BATCH_SPANS = 512
 TRACE_MARK = b"\xa5\x5a\xc3\x3c\x96\x69\x0f\xf0"  # first 8 bytes of every template trace id
 RESPONSE_MARK = "RSPMARK0"  # first 8 of the 24 id characters of every template response id
 TRACES_PER_BATCH = 32
+TEMPLATE_START_NS = 1_750_000_000_000_000_000  # start time of the template's first span
+SPAN_SPACING_NS = 1_000_000  # the template's spans start 1 ms apart...
+SPAN_DURATION_NS = 250_000_000  # ...and last 250 ms
+BATCH_PERIOD_NS = BATCH_SPANS * SPAN_SPACING_NS  # each client's next batch starts where its last one ended
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=67108864"
 
 
@@ -106,8 +113,8 @@ def build_template(llm_fraction: float, seed: int = 7) -> bytes:
         span = scope_spans.spans.add()
         span.trace_id = TRACE_MARK + (i % TRACES_PER_BATCH).to_bytes(8, "big")  # 32 traces, interleaved
         span.span_id = (i + 1).to_bytes(8, "big")
-        span.start_time_unix_nano = 1_750_000_000_000_000_000 + i * 1_000_000
-        span.end_time_unix_nano = span.start_time_unix_nano + 250_000_000
+        span.start_time_unix_nano = TEMPLATE_START_NS + i * SPAN_SPACING_NS
+        span.end_time_unix_nano = span.start_time_unix_nano + SPAN_DURATION_NS
         if i % llm_every == 0:
             span.name = "chat gpt-4o-mini"
             span.kind = Span.SPAN_KIND_CLIENT
@@ -123,11 +130,12 @@ def build_template(llm_fraction: float, seed: int = 7) -> bytes:
 
 @dataclass(frozen=True)
 class Template:
-    """A serialized request and where its trace ids and response ids sit (for fresh copies)."""
+    """A serialized request and where its ids and timestamps sit (for fresh copies)."""
 
     payload: bytes
     traces: list[list[int]]  # per trace: offsets of its 16-byte id in each span
     responses: list[int]  # offsets of the 24 random characters of each response id
+    times: list[tuple[int, int]]  # (offset, template value) of every span's start and end time (fixed64)
 
     @classmethod
     def of(cls, payload: bytes) -> Template:
@@ -136,10 +144,17 @@ class Template:
             needle = TRACE_MARK + t.to_bytes(8, "big")
             traces.append([m.start() for m in re.finditer(re.escape(needle), payload)])
         responses = [m.start() for m in re.finditer(RESPONSE_MARK.encode(), payload)]
-        return cls(payload, traces, responses)
+        times = []
+        for i in range(BATCH_SPANS):
+            start = TEMPLATE_START_NS + i * SPAN_SPACING_NS
+            for tag, value in ((b"\x39", start), (b"\x41", start + SPAN_DURATION_NS)):  # fields 7 and 8, fixed64
+                needle = tag + value.to_bytes(8, "little")
+                assert payload.count(needle) == 1, f"span {i}: time {value} not found once"
+                times.append((payload.index(needle) + 1, value))
+        return cls(payload, traces, responses, times)
 
-    def fresh(self, rng: random.Random) -> bytes:
-        """A copy with random trace ids (per trace) and random response ids, like real traffic."""
+    def fresh(self, rng: random.Random, start_ns: int) -> bytes:
+        """A copy with random trace and response ids whose first span starts at ``start_ns``."""
         buf = bytearray(self.payload)
         for offsets in self.traces:
             trace_id = rng.randbytes(16)
@@ -147,6 +162,9 @@ class Template:
                 buf[offset : offset + 16] = trace_id
         for offset in self.responses:
             buf[offset : offset + 24] = rng.randbytes(12).hex().encode()
+        shift = start_ns - TEMPLATE_START_NS
+        for offset, value in self.times:
+            buf[offset : offset + 8] = (value + shift).to_bytes(8, "little")
         return bytes(buf)
 
 
@@ -249,7 +267,8 @@ def _client(
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)])
     export = channel.unary_unary(METHOD)
     rng = random.Random(seed)
-    payloads = [template.fresh(rng) for _ in range(batches)]
+    start = time.time_ns()
+    payloads = [template.fresh(rng, start + k * BATCH_PERIOD_NS) for k in range(batches)]
     ready.put(1)
     go.wait()
     errors = 0

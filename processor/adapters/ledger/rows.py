@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import orjson
 
-from genai_cost.processor.domain.records import PricedCall
+from genai_cost.processor.domain.records import Outcome, PricedCall, PriceSource
 from genai_cost.processor.pipeline.money import cost_pusd
 from genai_cost.processor.pipeline.ports import LedgerEntry, RowError
 
 INT64_MAX = 2**63 - 1
+_TEXT = {member: member.value for enum in (Outcome, PriceSource) for member in enum}
+"""Enum member -> its stored text (``.value`` of an Enum is a slow descriptor)."""
 
 
 def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
@@ -40,12 +42,12 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
         call.request_model,
         call.response_model,
         call.operation,
-        call.outcome.value,
+        _TEXT[call.outcome],
         call.error_type,
         call.dialect,
         1 if call.usage_reported else 0,
         *tokens,
-        cost.source.value,
+        _TEXT[cost.source],
         *split,
         total,
         ingested_at_ns,

@@ -80,6 +80,18 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT    NOT NULL   -- JSON object: what changed (old and new values)
     );
     """,
+    # 2 -> 3: write-path indexes that grow at their right edge. A replayed span has the same end
+    # time, trace id and span id, so the UNIQUE (end_time_ns, trace_id, span_id) index drops every
+    # replay while new rows land near its end (end times mostly increase); it also serves all
+    # end-time range queries (so calls_end_time goes). (provider, response_id) duplicates are found
+    # by the writer in memory over a window of recent calls (adapters.ledger.sqlite): a UNIQUE index
+    # on random response ids dirtied a random page per insert and cost more than the rest of the row.
+    """
+    DROP INDEX calls_span;
+    DROP INDEX calls_response;
+    DROP INDEX calls_end_time;
+    CREATE UNIQUE INDEX calls_span_end ON calls (end_time_ns, trace_id, span_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
