@@ -15,6 +15,8 @@ from wrapt import wrap_function_wrapper
 from genai_cost.instrumentation.anthropic import legacy_helper, wrappers
 from genai_cost.instrumentation.anthropic.package import _instruments
 from genai_cost.instrumentation.anthropic.sdk_spans import SdkSpanSwitch
+from genai_cost.instrumentation.core import enforcement
+from genai_cost.instrumentation.core.guard import run_guarded
 
 _logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception:
                 _logger.warning("genai-cost: could not wrap anthropic %s.request", class_name, exc_info=True)
         self._wrap_legacy_helper()
+        run_guarded(enforcement.ensure_configured)
         if self._wrapped:
             try:
                 self._sdk_spans.install()

@@ -294,6 +294,13 @@ def configure(enabled: bool | None = None, processor_url: str | None = None) -> 
         return enforcer
 
 
+def ensure_configured() -> None:
+    """Configure from the environment unless already configured (instrumentors call this at
+    instrument time, so the blocked-scope cache is warming before the first call)."""
+    if _enforcer is None:
+        configure()
+
+
 def reset() -> None:
     """Stop enforcement and forget the configuration (read the environment again on next use)."""
     global _enforcer

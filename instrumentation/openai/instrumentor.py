@@ -11,6 +11,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from wrapt import wrap_function_wrapper
 
+from genai_cost.instrumentation.core import enforcement
 from genai_cost.instrumentation.core.guard import run_guarded
 from genai_cost.instrumentation.openai.calls import CHAT, EMBEDDINGS, OPERATIONS, RESPONSES
 from genai_cost.instrumentation.openai.package import _instruments
@@ -78,6 +79,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         self._wrapped = []
         run_guarded(self._wrap_all, kwargs.get("tracer_provider"))
+        run_guarded(enforcement.ensure_configured)
 
     def _wrap_all(self, tracer_provider: Any) -> None:
         from genai_cost.instrumentation import __version__

@@ -251,3 +251,23 @@ def test_a_call_over_budget_is_refused_before_reaching_the_llm_and_goes_through_
         assert len(fake_llm.requests) == 2
     finally:
         instrumentor.uninstrument()
+
+
+@pytest.mark.parametrize("name", ["OpenAIInstrumentor", "AnthropicInstrumentor"])
+def test_instrumenting_starts_the_refresher_before_the_first_call(
+    monkeypatch: pytest.MonkeyPatch, processor: FakeProcessor, name: str
+) -> None:
+    import genai_cost.instrumentation as instrumentation
+
+    processor.document = BLOCKED
+    monkeypatch.setenv("GENAI_COST_ENFORCE", "true")
+    monkeypatch.setenv("GENAI_COST_PROCESSOR_URL", processor.url)
+    instrumentor = getattr(instrumentation, name)()
+    instrumentor.instrument()
+    try:
+        enforcer = enforcement._enforcer
+        assert isinstance(enforcer, enforcement.Enforcer)  # configured by instrument(), no call made yet
+        assert enforcer.wait_refreshed(1, 5)
+        assert enforcer.rules != ()
+    finally:
+        instrumentor.uninstrument()
