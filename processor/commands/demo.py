@@ -12,12 +12,13 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from datetime import UTC
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 DEMO_BUDGET = "demo-monthly"
 DEFAULT_ROUNDS = 12
-DEFAULT_BUDGET_USD = "0.15"
+DEFAULT_BUDGET_USD = "0.40"  # the default run spends about $0.45: every threshold fires, the last one critical
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -208,7 +209,20 @@ def _print_models_and_budget(ledger: Path, api: str, out: Any) -> None:
             file=out,
         )
     for budget in _get_json(f"{api}/api/v1/budgets").get("budgets", []):
-        print(f"\nBudget {budget.get('name')}: {json.dumps(budget, sort_keys=True)}", file=out)
+        print("\n" + budget_line(budget), file=out)
+
+
+def budget_line(budget: dict[str, Any]) -> str:
+    """One budget's status as a sentence (from ``GET /api/v1/budgets``)."""
+    spend, limit = Decimal(budget["spend_usd"]), Decimal(budget["limit_usd"])
+    firing = ", ".join(
+        f"{Decimal(t['threshold']) * 100:.0f}% {t['severity']}" for t in budget.get("firing", [])
+    )  # fmt: skip
+    return (
+        f"Budget {budget['name']} ({budget['period']}): ${spend:.4f} of ${limit:.2f} "
+        f"({Decimal(budget['utilization']) * 100:.0f}%), projected ${Decimal(budget['projected_usd']):.4f} "
+        f"by {str(budget['period_end'])[:10]}; alerts firing: {firing or 'none'}"
+    )
 
 
 def _sleep_until_interrupted() -> None:
