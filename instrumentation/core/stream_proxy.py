@@ -2,7 +2,8 @@
 
 Subclasses implement three hooks, all run through the guard:
 ``_process_chunk(chunk) -> bool`` (return False to hide a chunk from the caller: used to drop the
-usage-only chunk we asked for), ``_on_stream_end()`` and ``_on_stream_error(exc)``.
+usage-only chunk we asked for), ``_on_stream_end()`` and ``_on_stream_error(exc)``. A subclass may
+also override ``_chunk_observer()`` to hand out a cheaper per-chunk callable than the bound hook.
 The span is finalised on exhaustion, error, ``close()``/``aclose()``, leaving a ``with`` block,
 or garbage collection of an abandoned stream, whichever comes first, and only once.
 """
@@ -10,13 +11,17 @@ or garbage collection of an abandoned stream, whichever comes first, and only on
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any
 
 import wrapt
 
 from genai_cost.instrumentation.core.guard import report, run_guarded, site_of
+
+
+def _keep(chunk: Any) -> bool:
+    return True
 
 
 class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -30,11 +35,23 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     def _process_chunk(self, chunk: Any) -> bool:
         return True
 
+    def _chunk_observer(self) -> Callable[[Any], bool]:
+        """The callable run on each chunk: ``_process_chunk`` unless a subclass returns one that
+        keeps its state outside the proxy (attribute reads on the proxy itself are slower)."""
+        return self._process_chunk
+
     def _on_stream_end(self) -> None:
         pass
 
     def _on_stream_error(self, exc: BaseException) -> None:
         pass
+
+    def _observer(self) -> Callable[[Any], bool]:
+        try:
+            return self._chunk_observer()
+        except Exception:
+            report(site_of(self._chunk_observer))
+            return _keep
 
     # -- finalisation -----------------------------------------------------------------------
     def _finalize(self, exc: BaseException | None = None) -> None:
@@ -47,13 +64,36 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
             run_guarded(self._on_stream_error, exc)
 
     # -- sync iteration -------------------------------------------------------------------
-    # Per chunk: the hook runs guarded inline (no helper call), as the SDK's own work per chunk
-    # is the only cost the caller should see.
-    def __iter__(self) -> StreamProxy:
-        return self
+    # Per chunk, the hook runs guarded inline (no helper call). A ``for`` loop over the proxy
+    # runs in a generator over the SDK stream's own iterator: per chunk that resumes two
+    # generators instead of calling ``__next__`` on the proxy and on the SDK stream. ``next()``
+    # on the proxy reads the same underlying iterator, so the two may be mixed.
+    def __iter__(self) -> Iterator[Any]:
+        if not hasattr(type(self.__wrapped__), "__iter__"):
+            return self
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[Any]:
+        process = self._observer()
+        try:
+            for chunk in self.__wrapped__:
+                try:
+                    keep = process(chunk) is not False
+                except Exception:
+                    report(site_of(process))
+                    keep = True
+                if keep:
+                    yield chunk
+        except GeneratorExit:
+            raise  # the loop was left early: the stream ends on close(), ``with`` exit or collection
+        except BaseException as exc:
+            self._finalize(exc)
+            raise
+        self._finalize()
 
     def __next__(self) -> Any:
         wrapped = self.__wrapped__
+        process = self._observer()
         while True:
             try:
                 chunk = wrapped.__next__()
@@ -64,10 +104,10 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
                 self._finalize(exc)
                 raise
             try:
-                if self._process_chunk(chunk) is not False:
+                if process(chunk) is not False:
                     return chunk
             except Exception:
-                report(site_of(self._process_chunk))
+                report(site_of(process))
                 return chunk
 
     def __enter__(self) -> StreamProxy:
@@ -106,11 +146,32 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
             self._finalize()
 
     # -- async iteration ------------------------------------------------------------------
-    def __aiter__(self) -> StreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        if not hasattr(type(self.__wrapped__), "__aiter__"):
+            return self
+        return self._aiterate()
+
+    async def _aiterate(self) -> AsyncIterator[Any]:
+        process = self._observer()
+        try:
+            async for chunk in self.__wrapped__:
+                try:
+                    keep = process(chunk) is not False
+                except Exception:
+                    report(site_of(process))
+                    keep = True
+                if keep:
+                    yield chunk
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self._finalize(exc)
+            raise
+        self._finalize()
 
     async def __anext__(self) -> Any:
         wrapped = self.__wrapped__
+        process = self._observer()
         while True:
             try:
                 chunk = await wrapped.__anext__()
@@ -121,10 +182,10 @@ class StreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
                 self._finalize(exc)
                 raise
             try:
-                if self._process_chunk(chunk) is not False:
+                if process(chunk) is not False:
                     return chunk
             except Exception:
-                report(site_of(self._process_chunk))
+                report(site_of(process))
                 return chunk
 
     async def __aenter__(self) -> StreamProxy:

@@ -10,6 +10,7 @@ would have seen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from genai_cost.instrumentation.core import semconv
@@ -24,10 +25,11 @@ _SITE_INSTALL: Final = f"{__name__}.ChatStream.install_usage_filter"
 class _ChatState:
     """What a chat stream has shown so far (plain slots: read on every chunk)."""
 
-    __slots__ = ("capture", "hide", "id", "model", "reasons", "texts", "tier", "usage")
+    __slots__ = ("armed", "capture", "hide", "id", "model", "reasons", "texts", "tier", "usage")
 
     def __init__(self, hide: bool, capture: bool) -> None:
         self.hide = hide
+        self.armed = False  # a finish reason was seen: the usage-only chunk may come next
         self.capture = capture
         self.id: str | None = None
         self.model: str | None = None
@@ -46,6 +48,34 @@ class _ChatState:
         if values[0]:
             self.id, self.model, self.tier = values
 
+    def see(self, chunk: Any) -> bool:
+        """One chunk: a few attribute reads (everything else waits for the end of the stream).
+        Returns False for a chunk the caller must not see."""
+        if self.id is None:
+            self.first(chunk)
+        choices = chunk.choices
+        if choices:
+            for choice in choices:
+                reason = choice.finish_reason
+                if reason:
+                    self.reasons[choice.index] = reason
+                    self.armed = True
+                if self.capture:
+                    text = getattr(choice.delta, "content", None)
+                    if text:
+                        self.texts.setdefault(choice.index, []).append(text)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+            if self.hide and not choices:
+                return False  # the usage-only chunk we asked for, if it got past the event filter
+        elif self.hide:
+            # ``include_usage`` adds ``"usage": null`` to every chunk: unset it again, as without.
+            fields_set = getattr(chunk, "__pydantic_fields_set__", None)
+            if fields_set is not None:  # pydantic v2 records which fields were set
+                fields_set.discard("usage")
+        return True
+
     def hidden_usage(self, body: dict[str, Any]) -> None:
         """The usage-only chunk we asked for, taken from the event stream before the SDK parsed it."""
         self.usage = body["usage"]
@@ -62,36 +92,15 @@ class ChatStream(StreamProxy):
         state = self._self_state = _ChatState(call.hide_usage_chunk, call.capture)
         if state.hide:
             try:
-                usage_events.install(wrapped, state.hidden_usage)
+                usage_events.install(wrapped, state)
             except Exception:
                 report(_SITE_INSTALL)
 
     def _process_chunk(self, chunk: Any) -> bool:
-        # Per chunk: a few attribute reads; everything else waits for the end of the stream.
-        state = self._self_state
-        if state.id is None:
-            state.first(chunk)
-        choices = chunk.choices
-        if choices:
-            for choice in choices:
-                reason = choice.finish_reason
-                if reason:
-                    state.reasons[choice.index] = reason
-                if state.capture:
-                    text = getattr(choice.delta, "content", None)
-                    if text:
-                        state.texts.setdefault(choice.index, []).append(text)
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            state.usage = usage
-            if state.hide and not choices:
-                return False  # the usage-only chunk we asked for, if it got past the event filter
-        elif state.hide:
-            # ``include_usage`` adds ``"usage": null`` to every chunk: unset it again, as without.
-            fields_set = getattr(chunk, "__pydantic_fields_set__", None)
-            if fields_set is not None:
-                fields_set.discard("usage")
-        return True
+        return self._self_state.see(chunk)  # type: ignore[no-any-return]
+
+    def _chunk_observer(self) -> Callable[[Any], bool]:
+        return self._self_state.see  # type: ignore[no-any-return]
 
     def _attributes(self) -> extract.Attributes:
         state = self._self_state

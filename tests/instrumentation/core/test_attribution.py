@@ -94,3 +94,14 @@ def test_attribution_crosses_a_process_boundary_in_w3c_headers() -> None:
         "gen_ai.conversation.id": "conv 7",
         "genai_cost.tag.team": "r&d",
     }
+
+
+def test_add_span_attributes_extends_a_span_dict_in_place() -> None:
+    from genai_cost.instrumentation.core.attribution import add_span_attributes
+
+    attrs: dict[str, object] = {"gen_ai.operation.name": "chat"}
+    add_span_attributes(attrs)  # no baggage at all: nothing added
+    assert attrs == {"gen_ai.operation.name": "chat"}
+    ctx = baggage.set_baggage("other", "x", baggage.set_baggage("gen_ai.agent.name", "router"))
+    add_span_attributes(attrs, ctx)
+    assert attrs == {"gen_ai.operation.name": "chat", "gen_ai.agent.name": "router"}

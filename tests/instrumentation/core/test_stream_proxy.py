@@ -151,3 +151,74 @@ async def test_async_iteration_error_and_aclose() -> None:
     async with early:
         await early.__anext__()
     assert (early._self_ends, early.__wrapped__.closed) == (["end"], 0)
+
+
+def test_for_loop_and_next_share_one_iterator_and_an_early_break_ends_on_close() -> None:
+    proxy = Recorder(Source(["a", "hidden", "b", "c"]))
+    assert next(proxy) == "a"
+    got = []
+    for item in proxy:
+        got.append(item)
+        break
+    assert got == ["b"]  # "hidden" was skipped by the loop, "a" was not seen twice
+    assert proxy._self_ends == []  # leaving a loop early does not end the stream
+    assert next(proxy) == "c"
+    proxy.close()
+    assert proxy._self_ends == ["end"]
+    assert proxy._self_seen == ["a", "hidden", "b", "c"]
+
+
+class Counted(Recorder):
+    """Hands out a per-chunk callable that keeps its state outside the proxy."""
+
+    def __init__(self, wrapped: Any, seen: list[Any]) -> None:
+        super().__init__(wrapped)
+        self._self_outside = seen
+
+    def _chunk_observer(self) -> Any:
+        seen = self._self_outside
+        return lambda chunk: seen.append(chunk) or chunk != "hidden"
+
+
+async def test_chunk_observer_replaces_the_hook_on_every_path() -> None:
+    sync_seen: list[Any] = []
+    proxy = Counted(Source(["a", "hidden", "b", "c"]), sync_seen)
+    assert next(proxy) == "a"
+    assert list(proxy) == ["b", "c"]
+    assert (sync_seen, proxy._self_seen) == (["a", "hidden", "b", "c"], [])  # _process_chunk not used
+
+    async_seen: list[Any] = []
+    aproxy = Counted(AsyncSource(["a", "hidden", "b"]), async_seen)
+    assert await aproxy.__anext__() == "a"
+    assert [x async for x in aproxy] == ["b"]
+    assert async_seen == ["a", "hidden", "b"]
+    assert aproxy._self_ends == ["end"]
+
+
+def test_a_failing_chunk_observer_keeps_every_chunk() -> None:
+    guard.failures.clear()
+
+    class NoObserver(Recorder):
+        def _chunk_observer(self) -> Any:
+            raise RuntimeError("observer bug")
+
+    proxy = NoObserver(Source(["a", "hidden"]))
+    assert list(proxy) == ["a", "hidden"]
+    assert proxy._self_ends == ["end"]
+    assert guard.failures == {
+        f"{__name__}.test_a_failing_chunk_observer_keeps_every_chunk.<locals>.NoObserver._chunk_observer": 1
+    }
+
+
+def test_wrapped_without_iter_is_iterated_through_next() -> None:
+    class NextOnly:
+        def __init__(self) -> None:
+            self._items = iter(["a", "hidden", "b"])
+
+        def __next__(self) -> Any:
+            return next(self._items)
+
+    proxy = Recorder(NextOnly())
+    assert iter(proxy) is proxy
+    assert list(proxy) == ["a", "b"]
+    assert proxy._self_ends == ["end"]

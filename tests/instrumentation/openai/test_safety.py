@@ -74,7 +74,8 @@ async def test_stream_telemetry_failure_leaves_every_chunk(
     instrumented, make_client, span_exporter, mode, sdk, monkeypatch, api
 ) -> None:
     proxy = streams.ChatStream if api == "chat" else streams.ResponsesStream
-    monkeypatch.setattr(proxy, "_process_chunk", _boom)
+    # The per-chunk step: chat streams run their state's ``see``, Responses streams the hook.
+    monkeypatch.setattr(*((streams._ChatState, "see") if api == "chat" else (proxy, "_process_chunk")), _boom)
     monkeypatch.setattr(proxy, "_attributes", _boom)
     client = make_client(mode)
     if api == "chat":
