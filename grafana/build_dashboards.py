@@ -39,7 +39,7 @@ def steps(base: str, *thresholds: tuple[float, str]) -> list[Json]:
     return [{"color": base, "value": None}, *({"color": color, "value": value} for value, color in thresholds)]
 
 
-# Default budget thresholds (DESIGN.md section 7), drawn as lines and colour steps.
+# Default budget thresholds (0.5, 0.75, 0.9, 1.0), drawn as lines and colour steps.
 BUDGET_STEPS = steps("green", (0.5, "yellow"), (0.75, "orange"), (0.9, "red"), (1.0, "dark-red"))
 GREEN: list[Json] = steps("green")
 

@@ -1,4 +1,4 @@
-"""The processor's Prometheus metric contract (DESIGN.md section 6): one list, used by every test.
+"""The processor's Prometheus metric contract (README, Metrics): one list, used by every test.
 
 Dashboards, recording rules and alert rules may only name metrics listed here (plus the few series
 Prometheus makes itself). A test against the real processor can call :func:`missing_from_exposition`
@@ -18,7 +18,7 @@ TOKEN_TYPES = ("input", "cache_read", "cache_write", "output", "reasoning")
 REQUEST_OUTCOMES = ("ok", "error")
 ALERT_SEND_OUTCOMES = ("success", "http_error", "unreachable")  # the processor's values
 
-# Ports the processor listens on (DESIGN.md section 8).
+# Ports the processor listens on (README, Run the processor).
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 HTTP_PORT = 9464  # /metrics, /healthz, /readyz, /api/v1/...
@@ -30,7 +30,7 @@ READY_PATH = "/readyz"
 # (a ServiceMonitor names the job after the Service). Alert rules select ``up{job=...}`` with it.
 SCRAPE_JOB = "genai-cost"
 
-# The alert the processor itself sends to Alertmanager (DESIGN.md section 7).
+# The alert the processor itself sends to Alertmanager (budgets).
 BUDGET_ALERT_NAME = "GenAIBudgetThreshold"
 BUDGET_ALERT_SEVERITIES = ("info", "warning", "critical")
 
