@@ -1,6 +1,6 @@
 """A custom collector over the totals snapshot: counters that resume from the ledger after a restart.
 
-Series (DESIGN §6, a public contract):
+Series (a public contract, listed in the README):
 ``genai_cost_usd_total{agent,provider,model,operation,token_type}``,
 ``genai_tokens_total{agent,provider,model,operation,token_type}``,
 ``genai_requests_total{agent,provider,model,operation,outcome}``,
