@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -59,11 +60,13 @@ class GatedLedger:
         self.entered = threading.Event()
         self.fail: Exception | None = None
         self.batches: list[int] = []
+        self.in_flight = 0  # calls of the commit waiting at the gate
 
     def prepare(self, priced: PricedCall) -> LedgerEntry:
         return self.inner.prepare(priced)
 
     def commit(self, entries: Sequence[LedgerEntry]) -> CommitResult:
+        self.in_flight = len(entries)
         self.entered.set()
         self.gate.wait(10)
         if self.fail is not None:
@@ -183,7 +186,9 @@ def test_a_full_queue_refuses_with_a_retryable_error(
     assert ledger.entered.wait(5)  # the writer holds batch 1; the queue is empty again
     queued = threading.Thread(target=pipeline.process, args=([calls.call() for _ in range(3)],))
     queued.start()
+    deadline = time.monotonic() + 5
     while pipeline.queue_depth != 3:
+        assert time.monotonic() < deadline, pipeline.queue_depth
         threading.Event().wait(0.01)
     with pytest.raises(Unavailable, match=r"ingest queue full \(3 calls pending, limit 4\)") as info:
         pipeline.process([calls.call(), calls.call()])
@@ -203,7 +208,10 @@ def test_stop_commits_everything_accepted_then_refuses(
     for w in workers:
         w.start()
     assert ledger.entered.wait(5)
-    while pipeline.queue_depth != 2:
+    # All three accepted: some in the commit held at the gate (group commit may take two), the rest queued.
+    deadline = time.monotonic() + 5
+    while ledger.in_flight + pipeline.queue_depth != 3:
+        assert time.monotonic() < deadline, (ledger.in_flight, pipeline.queue_depth)
         threading.Event().wait(0.01)
     stopper = threading.Thread(target=pipeline.stop, args=(5,))
     stopper.start()
