@@ -58,7 +58,8 @@ def test_openai_error_headers_and_overrides(server: FakeLLMServer, http: httpx.C
     [
         (429, anthropic.RateLimitError, "rate_limit_error"),
         (500, anthropic.InternalServerError, "api_error"),
-        (529, anthropic.OverloadedError, "overloaded_error"),
+        # Older SDKs (before OverloadedError existed) map 529 to their generic server error.
+        (529, getattr(anthropic, "OverloadedError", anthropic.InternalServerError), "overloaded_error"),
         (400, anthropic.BadRequestError, "invalid_request_error"),
     ],
 )
