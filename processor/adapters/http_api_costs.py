@@ -23,7 +23,9 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter
@@ -121,6 +123,19 @@ ErrorHook = Callable[[str, str], None]
 """Called with (route, reason) for every error answer."""
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(params: Mapping[str, str], name: str, choices: type[E], default: E) -> E:
+    """An enum-valued query parameter; a value outside the enum is a :class:`BadParameter`."""
+    raw = params.get(name, default.value)
+    try:
+        return choices(raw)
+    except ValueError:
+        options = ", ".join(c.value for c in choices)
+        raise BadParameter(name, raw, f"{raw!r} is not one of {options}") from None
+
+
 class CostsApi:
     """The cost API over one ledger file."""
 
@@ -151,12 +166,7 @@ class CostsApi:
         """``GET /api/v1/costs``: the report document as JSON."""
         try:
             params = _single(request.query, COSTS_PARAMS)
-            raw = params.get("group_by", GroupBy.AGENT.value)
-            try:
-                group_by = GroupBy(raw)
-            except ValueError:
-                options = ", ".join(g.value for g in GroupBy)
-                raise BadParameter("group_by", raw, f"{raw!r} is not one of {options}") from None
+            group_by = _choice(params, "group_by", GroupBy, GroupBy.AGENT)
             q = _selection(params, self._clock())
         except BadParameter as exc:
             return self._bad(COSTS_PATH, exc)
@@ -181,12 +191,7 @@ class CostsApi:
         """``GET /api/v1/export``: every selected call, streamed oldest first."""
         try:
             params = _single(request.query, EXPORT_PARAMS)
-            raw = params.get("format", ExportFormat.CSV.value)
-            try:
-                fmt = ExportFormat(raw)
-            except ValueError:
-                options = ", ".join(f.value for f in ExportFormat)
-                raise BadParameter("format", raw, f"{raw!r} is not one of {options}") from None
+            fmt = _choice(params, "format", ExportFormat, ExportFormat.CSV)
             q = _selection(params, self._clock())
         except BadParameter as exc:
             return self._bad(EXPORT_PATH, exc)
