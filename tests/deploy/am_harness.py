@@ -15,20 +15,18 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import yaml
-from prom_harness import REPO_ROOT, free_port, require_binary
+from prom_harness import REPO_ROOT, require_binary, running_binary
 
 ALERTMANAGER_CONFIG = REPO_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 BINARIES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, upstream's name
@@ -118,23 +116,6 @@ class AlertmanagerServer:
             return result
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-def _wait(condition: partial[bool], process: subprocess.Popen[bytes], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 @contextmanager
 def running_alertmanager(
     workdir: Path, webhook_url: str, *, config: dict[str, Any] | None = None, startup_timeout: float = 20.0
@@ -144,37 +125,16 @@ def running_alertmanager(
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "alertmanager.yml"
     config_path.write_text(yaml.safe_dump(config or render_config(webhook_url), sort_keys=False))
-    log_path = workdir / "alertmanager.log"
-    for _attempt in range(3):
-        port = free_port()
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config_path}",
-                    f"--storage.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--cluster.listen-address=",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = AlertmanagerServer(f"http://127.0.0.1:{port}", process)
-        if _wait(partial(_ready, server.url), process, startup_timeout):
-            break
-        process.kill()
-        process.wait()
-        if "address already in use" not in log_path.read_text():
-            raise RuntimeError(f"alertmanager failed to start:\n{log_path.read_text()}")
-    else:
-        raise RuntimeError(f"alertmanager found no free port:\n{log_path.read_text()}")
-    try:
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+
+    def command(port: int) -> list[str]:
+        return [
+            binary,
+            f"--config.file={config_path}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
+
+    with running_binary("alertmanager", command, workdir / "alertmanager.log", startup_timeout) as (url, process):
+        yield AlertmanagerServer(url, process)

@@ -26,7 +26,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +87,42 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def running_binary(
+    name: str, command: Callable[[int], list[str]], log_path: Path, startup_timeout: float
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``command(port)`` on a free loopback port until its ``/-/ready`` answers; yield (url, process).
+
+    Prometheus and Alertmanager cannot report the port they bound, so a port taken by another
+    process between probe and bind is retried (three times). The process is stopped afterwards.
+    """
+    for _attempt in range(3):
+        port = free_port()
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(command(port), stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + startup_timeout
+        while not _ready(url) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _ready(url):
+            break
+        process.kill()
+        process.wait()
+        if "address already in use" not in log_path.read_text():
+            raise RuntimeError(f"{name} failed to start:\n{log_path.read_text()}")
+    else:
+        raise RuntimeError(f"{name} found no free port:\n{log_path.read_text()}")
+    try:
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -204,40 +239,18 @@ def running_prometheus(
         alertmanager=alertmanager,
     )
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    log_path = workdir / "prometheus.log"
-    for _attempt in range(3):
-        port = free_port()
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config_path}",
-                    f"--storage.tsdb.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = PrometheusServer(f"http://127.0.0.1:{port}", config_path, process)
-        try:
-            server.wait_until(partial(_ready, server.url), "prometheus /-/ready", startup_timeout)
-        except RuntimeError:
-            if "address already in use" in log_path.read_text():
-                continue  # lost the port to another process between probe and bind: try another
-            raise RuntimeError(f"prometheus failed to start:\n{log_path.read_text()}") from None
-        break
-    else:
-        raise RuntimeError(f"prometheus found no free port:\n{log_path.read_text()}")
-    try:
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+
+    def command(port: int) -> list[str]:
+        return [
+            binary,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ]
+
+    with running_binary("prometheus", command, workdir / "prometheus.log", startup_timeout) as (url, process):
+        yield PrometheusServer(url, config_path, process)
 
 
 def _ready(url: str) -> bool:
