@@ -283,6 +283,12 @@ class _HTTPServer(ThreadingHTTPServer):
         self.accepted = 0
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connection-level errors (a client gone, a keep-alive socket closed by stop()) are normal."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        logger.exception("fake LLM server: request from %s failed", client_address)
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
