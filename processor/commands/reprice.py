@@ -31,9 +31,10 @@ file (pricing.overrides_file). By default only calls recorded as unpriced are re
 also re-prices the calls of one --model that were priced from price data or an override (after
 an override changed its price). Calls that carry a provider-reported cost are never touched.
 
-The ledger keeps neither the service tier nor the 1-hour share of cache writes, so re-pricing
-uses the default tier and the 5-minute cache-write price. All new costs are written in ONE
-transaction, each row guarded by the price source it was read with (a concurrent change wins).
+Each call is priced as at ingest: at its end time, with its service tier and its 1-hour share of
+cache writes (calls recorded before the ledger stored these count as default tier and 5-minute
+writes). All new costs are written in ONE transaction, each row guarded by the price source it
+was read with (a concurrent change wins).
 Reports and exports see the new costs at once; a running genai-cost serve shows them in /metrics
 after its next restart, when its counters resume from the ledger.
 """
@@ -106,6 +107,8 @@ def _call_of(row: RepriceRow) -> LlmCall:
         usage=row.usage,
         usage_reported=row.usage_reported,
         outcome=Outcome(row.outcome),
+        cache_write_1h=row.cache_write_1h,
+        service_tier=row.service_tier,
     )
 
 

@@ -64,6 +64,8 @@ def row(**values: Any) -> dict[str, Any]:
         "cost_reasoning_pusd": 0,
         "cost_total_pusd": None,
         "ingested_at_ns": 1,
+        "cache_write_1h_tokens": 0,
+        "service_tier": None,
     }
     unknown = set(values) - set(out)
     if unknown:

@@ -297,6 +297,8 @@ class RepriceRow:
     end_time_ns: int
     usage: TokenUsage
     usage_reported: bool
+    cache_write_1h: int  # of usage.cache_write
+    service_tier: str | None
 
 
 def rows_to_reprice(conn: sqlite3.Connection, where: CallFilter, *, only_unpriced: bool = True) -> list[RepriceRow]:
@@ -310,7 +312,8 @@ def rows_to_reprice(conn: sqlite3.Connection, where: CallFilter, *, only_unprice
     sql = (
         "SELECT id, trace_id, span_id, price_source, cost_total_pusd, agent, service, provider, model, "
         "request_model, response_model, operation, outcome, start_time_ns, end_time_ns, input_tokens, "
-        "cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_reported "
+        "cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, usage_reported, "
+        "cache_write_1h_tokens, service_tier "
         f"FROM calls WHERE {source_clause} AND {clause} ORDER BY id"
     )
     out: list[RepriceRow] = []
@@ -334,6 +337,8 @@ def rows_to_reprice(conn: sqlite3.Connection, where: CallFilter, *, only_unprice
                 end_time_ns=r[14],
                 usage=TokenUsage(r[15], r[16], r[17], r[18], r[19]),
                 usage_reported=bool(r[20]),
+                cache_write_1h=r[21],
+                service_tier=r[22],
             )
         )
     return out

@@ -20,10 +20,11 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
     usage = call.usage
     split, total, rounded = cost_pusd(cost)
     tokens = (usage.input, usage.cache_read, usage.cache_write, usage.output, usage.reasoning)
-    combined = tokens[0] | tokens[1] | tokens[2] | tokens[3] | tokens[4]
+    cache_1h = call.cache_write_1h
+    combined = tokens[0] | tokens[1] | tokens[2] | tokens[3] | tokens[4] | cache_1h
     combined |= split[0] | split[1] | split[2] | split[3] | split[4] | total
     if combined < 0 or combined > INT64_MAX:  # one OR finds any negative or too-large value
-        _raise_out_of_range(tokens, split, total)
+        _raise_out_of_range((*tokens, cache_1h), split, total)
     tags = orjson.dumps(dict(call.tags), option=orjson.OPT_SORT_KEYS).decode() if call.tags else "{}"
     row = (
         call.trace_id,
@@ -51,6 +52,8 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
         *split,
         total,
         ingested_at_ns,
+        cache_1h,
+        call.service_tier,
     )
     return LedgerEntry(priced, row, split, total, rounded)
 
@@ -61,6 +64,7 @@ _COLUMNS = (
     "cache_write_tokens",
     "output_tokens",
     "reasoning_tokens",
+    "cache_write_1h_tokens",
     "cost_input_pusd",
     "cost_cache_read_pusd",
     "cost_cache_write_pusd",

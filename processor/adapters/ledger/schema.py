@@ -92,6 +92,14 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX calls_end_time;
     CREATE UNIQUE INDEX calls_span_end ON calls (end_time_ns, trace_id, span_id);
     """,
+    # 3 -> 4: what re-pricing needs to price a call as it was priced at ingest: the share of cache
+    # writes made with a 1-hour TTL (Anthropic prices them higher) and the provider's service tier
+    # (OpenAI's flex and priority tiers have their own prices). Rows recorded before have 0 and
+    # NULL, so they are re-priced as 5-minute writes at the default tier.
+    """
+    ALTER TABLE calls ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE calls ADD COLUMN service_tier TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -103,4 +111,5 @@ CALL_COLUMNS: tuple[str, ...] = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
     "price_source", "cost_input_pusd", "cost_cache_read_pusd", "cost_cache_write_pusd",
     "cost_output_pusd", "cost_reasoning_pusd", "cost_total_pusd", "ingested_at_ns",
+    "cache_write_1h_tokens", "service_tier",
 )  # fmt: skip

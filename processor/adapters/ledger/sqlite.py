@@ -43,7 +43,7 @@ SYNCHRONOUS_MODES: Final = ("full", "normal", "extra", "off")
 
 _ROW_PLACEHOLDERS: Final = f"({', '.join('?' for _ in CALL_COLUMNS)})"
 MAX_ROWS_PER_INSERT: Final = 512
-"""Rows per multi-row INSERT statement (a power of two; 512 x 33 columns stays below SQLite's
+"""Rows per multi-row INSERT statement (a power of two; 512 x 35 columns stays below SQLite's
 32766 bound parameters). ``executemany`` steps once per row, and sqlite3 releases and takes the GIL
 around every step: under load, the receivers' threads then hold the writer up at each row
 (measured: twice the writer's CPU per row and ten times its wall time)."""

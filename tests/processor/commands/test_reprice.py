@@ -141,3 +141,34 @@ def test_bad_range_is_a_usage_error(ledger: Path, capsys: pytest.CaptureFixture[
         main(["reprice", "--ledger", str(ledger), "--since", "tomorrow"])
     assert exit_info.value.code == 2
     assert "genai-cost reprice: error: argument --since: 'tomorrow' is not an ISO date" in capsys.readouterr().err
+
+
+def test_calls_are_repriced_with_their_service_tier_and_one_hour_cache_writes(
+    tmp_path: Path, ledger_rows: ModuleType
+) -> None:
+    from genai_cost.processor.domain.pricing import Pricer
+
+    at = 1_792_000_000_000_000_000  # 2026-10-14, after gpt-4o-mini's priority tier appeared
+    path = ledger_rows.create_ledger(
+        tmp_path / "ledger.sqlite3",
+        [
+            # gpt-4o-mini at the priority tier: 1000 * $0.25/M + 1000 * $1/M (default tier: $0.15 + $0.60)
+            ledger_rows.row(provider="openai", model="gpt-4o-mini", request_model="gpt-4o-mini",
+                            response_model="gpt-4o-mini", end_time_ns=at, input_tokens=1000, output_tokens=1000,
+                            service_tier="priority", price_source="unpriced"),
+            # claude-sonnet-4-5: 1500 5-minute writes at $3.75/M, 500 1-hour writes at $6/M
+            ledger_rows.row(provider="anthropic", model="claude-sonnet-4-5", request_model="claude-sonnet-4-5",
+                            response_model="claude-sonnet-4-5", end_time_ns=at, input_tokens=0, output_tokens=0,
+                            cache_write_tokens=2000, cache_write_1h_tokens=500, price_source="unpriced"),
+        ],
+    )  # fmt: skip
+    conn = connect_readwrite(path)
+    result = reprice_cmd.reprice(conn, CallFilter(), Pricer(), only_unpriced=True, dry_run=False)
+    assert (result.selected, result.priced, result.written) == (2, 2, 2)
+    tiered, cached = ledger_rows.read_all(path)
+    assert (tiered["price_source"], tiered["cost_input_pusd"], tiered["cost_output_pusd"]) == (
+        "genai-prices",
+        250_000_000,
+        1_000_000_000,
+    )
+    assert cached["cost_cache_write_pusd"] == 1500 * 3_750_000 + 500 * 6_000_000

@@ -96,6 +96,8 @@ def test_commit_writes_exact_rows(ledger: SqliteLedger, calls: ModuleType) -> No
         outcome=Outcome.ERROR,
         error_type="RateLimitError",
         dialect="openllmetry",
+        cache_write_1h=20,
+        service_tier="flex",
     )
     k = Cost(
         source=PriceSource.PRICES,
@@ -142,6 +144,8 @@ def test_commit_writes_exact_rows(ledger: SqliteLedger, calls: ModuleType) -> No
         "cost_output_pusd": 24_000_000,
         "cost_reasoning_pusd": 3_000_000,
         "cost_total_pusd": 197_625_000,
+        "cache_write_1h_tokens": 20,
+        "service_tier": "flex",
     }
     assert row["ingested_at_ns"] > 1_700_000_000_000_000_000
 
@@ -278,6 +282,33 @@ def test_a_response_key_collision_never_drops_a_call(
     assert ledger.count_calls() == 4
 
 
+def _insert_old_row(conn: sqlite3.Connection, row: tuple[object, ...]) -> None:
+    """Insert the columns of ``row`` (``CALL_COLUMNS`` order) that an older schema's table has."""
+    existing = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
+    names = [name for name in CALL_COLUMNS if name in existing]
+    values = [value for name, value in zip(CALL_COLUMNS, row, strict=True) if name in existing]
+    conn.execute(f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})", values)
+
+
+def test_a_version_3_ledger_gains_the_repricing_columns_with_defaults(tmp_path: Path, calls: ModuleType) -> None:
+    from genai_cost.processor.adapters.ledger.schema import MIGRATIONS
+
+    path = tmp_path / "v3.sqlite3"
+    raw = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        raw.executescript(script)
+    raw.execute("PRAGMA user_version=3")
+    scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
+    _insert_old_row(raw, scratch.prepare(calls.priced(calls.call(cache_write_1h=0))).row)
+    scratch.close()
+    raw.commit()
+    raw.close()
+    upgraded = SqliteLedger(path)
+    upgraded.close()
+    (row,) = _rows(path)
+    assert (row["cache_write_1h_tokens"], row["service_tier"], row["model"]) == (0, None, "gpt-4o-mini-2024-07-18")
+
+
 def test_a_version_2_ledger_gets_the_write_path_indexes_and_keeps_deduplicating(
     tmp_path: Path, calls: ModuleType
 ) -> None:
@@ -290,10 +321,7 @@ def test_a_version_2_ledger_gets_the_write_path_indexes_and_keeps_deduplicating(
     raw.execute("PRAGMA user_version=2")
     scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
     recorded = calls.call(provider="anthropic", response_id="msg_v2")
-    raw.execute(
-        f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' for _ in CALL_COLUMNS)})",
-        scratch.prepare(calls.priced(recorded)).row,
-    )
+    _insert_old_row(raw, scratch.prepare(calls.priced(recorded)).row)
     scratch.close()
     raw.commit()
     raw.close()
@@ -316,6 +344,12 @@ def test_values_beyond_64_bits_are_refused_before_the_commit(ledger: SqliteLedge
     huge = calls.call(usage=TokenUsage(input=2**63))
     with pytest.raises(RowError, match=f"input_tokens={2**63} is outside 0..{2**63 - 1}"):
         ledger.prepare(calls.priced(huge))
+    huge_1h = calls.call(usage=TokenUsage(cache_write=2**64), cache_write_1h=2**64)
+    with pytest.raises(RowError, match=f"cache_write_tokens={2**64} is outside"):
+        ledger.prepare(calls.priced(huge_1h))
+    only_1h = calls.call(cache_write_1h=2**63)
+    with pytest.raises(RowError, match=f"cache_write_1h_tokens={2**63} is outside"):
+        ledger.prepare(calls.priced(only_1h))
     dear = Cost(source=PriceSource.PROVIDER, total_override=Decimal(10_000_000))  # 10M USD > 2^63 pico
     with pytest.raises(RowError, match="cost_total_pusd=10000000000000000000 is outside"):
         ledger.prepare(calls.priced(calls.call(), dear))
@@ -390,8 +424,7 @@ def test_a_version_1_ledger_is_upgraded_with_its_rows_kept(tmp_path: Path, calls
     entry = scratch.prepare(calls.priced())
     scratch.close()
     raw = sqlite3.connect(path)  # one row written by a version-1 ledger
-    placeholders = ", ".join("?" for _ in CALL_COLUMNS)
-    raw.execute(f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({placeholders})", entry.row)
+    _insert_old_row(raw, entry.row)
     raw.commit()
     raw.close()
     upgraded = SqliteLedger(path)
