@@ -128,7 +128,9 @@ class App:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._extensions = extensions
         self._ledger_factory = ledger_factory or (
-            lambda c: SqliteLedger(c.ledger_path, synchronous=c.ledger_synchronous)
+            lambda c: SqliteLedger(
+                c.ledger_path, synchronous=c.ledger_synchronous, response_window=c.ledger_response_window
+            )
         )
         self._pricer = pricer
         self._decoders = decoders

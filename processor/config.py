@@ -22,6 +22,7 @@ import platformdirs
 import yaml
 
 from genai_cost.processor import environment_variables as env
+from genai_cost.processor.adapters.ledger.recent_responses import DEFAULT_RESPONSE_WINDOW
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "SQLite synchronous mode (full survives power loss; normal a process crash)",
     ),
     Setting(
+        "ledger.response_window_calls",
+        env.GENAI_COST_LEDGER_RESPONSE_WINDOW_CALLS,
+        _positive_int,
+        _const(DEFAULT_RESPONSE_WINDOW),
+        "recent calls whose response ids are remembered to drop repeats (about 150 bytes each)",
+    ),
+    Setting(
         "pipeline.queue_max_calls",
         env.GENAI_COST_PIPELINE_QUEUE_MAX_CALLS,
         _positive_int,
@@ -297,6 +305,7 @@ class Config:
     http: Listen
     ledger_path: Path
     ledger_synchronous: str
+    ledger_response_window: int
     queue_max_calls: int
     max_commit_calls: int
     ack_timeout_s: float
@@ -326,6 +335,7 @@ class Config:
             http=Listen(v["http.host"], v["http.port"]),
             ledger_path=v["ledger.path"],
             ledger_synchronous=v["ledger.synchronous"],
+            ledger_response_window=v["ledger.response_window_calls"],
             queue_max_calls=v["pipeline.queue_max_calls"],
             max_commit_calls=v["pipeline.max_commit_calls"],
             ack_timeout_s=v["pipeline.ack_timeout_seconds"],

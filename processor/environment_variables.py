@@ -49,6 +49,9 @@ GENAI_COST_LEDGER_SYNCHRONOUS: Final = "GENAI_COST_LEDGER_SYNCHRONOUS"
 """SQLite ``synchronous`` mode: ``full`` (default; acknowledged exports survive power loss) or
 ``normal`` (faster; survives a process crash, a power loss may drop the last commits)."""
 
+GENAI_COST_LEDGER_RESPONSE_WINDOW_CALLS: Final = "GENAI_COST_LEDGER_RESPONSE_WINDOW_CALLS"
+"""Recent calls whose provider response ids the ledger remembers to drop repeats (default 500000)."""
+
 GENAI_COST_PIPELINE_QUEUE_MAX_CALLS: Final = "GENAI_COST_PIPELINE_QUEUE_MAX_CALLS"
 """LLM calls waiting for the ledger writer before exports are refused as retryable (default 50000)."""
 

@@ -26,7 +26,7 @@ def test_defaults_need_no_configuration(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert c.http == cfg.Listen("127.0.0.1", 9464)
     assert c.max_request_bytes == 16 * 1024 * 1024
     assert c.ledger_path == tmp_path / "data" / "genai-cost" / "ledger.sqlite3"
-    assert c.ledger_synchronous == "full"
+    assert (c.ledger_synchronous, c.ledger_response_window) == ("full", 500_000)
     assert (c.queue_max_calls, c.max_commit_calls, c.ack_timeout_s) == (50_000, 20_000, 9.0)
     assert (c.nested_window_calls, c.shutdown_grace_s) == (20_000, 10.0)
     assert (c.label_value_limit, c.overflow_value) == (1000, "other")

@@ -198,6 +198,11 @@ class SqliteLedger:
         self._recent = RecentResponses(response_window)
         self._reload_recent()
 
+    @property
+    def response_window(self) -> int:
+        """Recorded calls whose (provider, response id) are remembered at least."""
+        return self._recent.window
+
     def _reload_recent(self) -> None:
         """Remember the response ids of the last ``response_window`` rows (a row-id range)."""
         recent = self._recent

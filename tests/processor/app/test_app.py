@@ -84,6 +84,23 @@ def test_health_readiness_and_exact_metrics_after_an_export(running: App, calls:
     assert samples[("genai_processor_queue_depth", frozenset())] == 0
 
 
+def test_the_ledger_gets_the_configured_response_window(tmp_path: Path, calls: Any, decoder: Any) -> None:
+    app = App(
+        _config(tmp_path, **{"ledger.response_window_calls": 1234}),
+        registry=CollectorRegistry(),
+        extensions=[],
+        pricer=calls.TablePricer(),
+        decoders=decoder.decoders(),
+        ingest_options=object(),
+    )
+    app.start()
+    try:
+        assert app.ledger is not None
+        assert app.ledger.response_window == 1234  # type: ignore[attr-defined]
+    finally:
+        app.stop()
+
+
 def test_totals_resume_after_a_restart(tmp_path: Path, calls: Any, decoder: Any) -> None:
     decoder.batches[b"b"] = calls.FakeBatch(
         2,
