@@ -1,6 +1,6 @@
 """Acceptance: the real ``genai-cost serve`` process receives spans from the real OTLP exporters
 (gRPC and HTTP protobuf) and a raw OTLP/JSON POST, and /metrics shows the exact totals; the same
-batch twice counts once; a restart leaves the totals unchanged.
+batch twice counts once; a restart leaves the totals unchanged; a second interrupt forces the exit.
 
 Expected costs are written down from the published per-million-token prices:
 gpt-4o-mini $0.15 input / $0.60 output; claude-3-5-haiku $0.80 input / $0.08 cache read / $4 output.
@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +213,45 @@ def test_real_exporters_deliver_exact_totals_counted_once_and_kept_across_restar
         assert {k: v for k, v in after.items() if k in totals} == totals
     finally:
         assert restarted.stop() == 0
+
+
+def test_a_second_interrupt_exits_at_once_and_nothing_unacknowledged_is_recorded(serve: Serve, tmp_path: Path) -> None:
+    # Another connection holds the ledger's write lock, so the export's commit waits (busy timeout 5 s).
+    blocker = sqlite3.connect(tmp_path / "ledger.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    answers: list[object] = []
+
+    def post() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    f"http://127.0.0.1:{serve.otlp_http}/v1/traces",
+                    content=orjson.dumps(JSON_EXPORT),
+                    headers={"Content-Type": "application/json"},
+                    timeout=30,
+                ).status_code
+            )
+        except httpx.HTTPError as exc:
+            answers.append(exc)
+
+    exporter = threading.Thread(target=post)
+    exporter.start()
+    received = _key("genai_processor_spans_received_total", transport="http_json")
+    deadline = time.monotonic() + 5
+    while serve.metrics().get(received, 0) < 1:  # decoded: its commit is now waiting for the lock
+        assert time.monotonic() < deadline, "the export never arrived"
+        time.sleep(0.02)
+    serve.proc.send_signal(signal.SIGINT)  # graceful: waits for the in-flight commit
+    time.sleep(0.3)
+    assert serve.proc.poll() is None, "the first interrupt must drain, not exit"
+    interrupted = time.monotonic()
+    serve.proc.send_signal(signal.SIGINT)
+    assert serve.proc.wait(3) == 130
+    assert time.monotonic() - interrupted < 3  # long before the lock would have been given up
+    assert serve.proc.stderr is not None
+    assert "second interrupt, exiting without draining" in serve.proc.stderr.read()
+    exporter.join(10)
+    assert answers and not isinstance(answers[0], int), answers  # never acknowledged
+    blocker.execute("ROLLBACK")
+    assert blocker.execute("SELECT COUNT(*) FROM calls").fetchone() == (0,)
+    blocker.close()
