@@ -10,6 +10,57 @@ from __future__ import annotations
 
 PICO_PER_USD = 10**12
 
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+)  # fmt: skip
+COST_COLUMNS: tuple[str, ...] = (
+    "cost_input_pusd", "cost_cache_read_pusd", "cost_cache_write_pusd", "cost_output_pusd",
+    "cost_reasoning_pusd", "cost_total_pusd",
+)  # fmt: skip
+
+COST_SPLIT = 10**6
+"""Summed costs are kept as ``high * COST_SPLIT + low`` pico-USD (``high`` = the sum of each
+cost // COST_SPLIT, ``low`` of each cost % COST_SPLIT): one 64-bit integer overflows at about 9.2
+million USD, the parts never do."""
+
+#: A group of calls in ``call_totals``: what the counters' labels are made of.
+TOTALS_KEY: tuple[str, ...] = ("agent", "provider", "model", "operation", "outcome", "unpriced", "tags")
+#: ``call_totals`` columns: the key, the group's first call id, then its sums.
+TOTALS_COLUMNS: tuple[str, ...] = (
+    *TOTALS_KEY,
+    "first_id",
+    "requests",
+    *TOKEN_COLUMNS,
+    *(f"{c}_{part}" for c in COST_COLUMNS for part in ("high", "low")),
+)
+_TEXT_KEY = ("agent", "provider", "model", "operation", "outcome", "tags")
+_TOTALS_COLUMNS_DDL = ",\n        ".join(
+    f"{c} {'TEXT' if c in _TEXT_KEY else 'INTEGER'} NOT NULL" for c in TOTALS_COLUMNS
+)
+_SUMS = TOTALS_COLUMNS[len(TOTALS_KEY) + 1 :]
+TOTALS_UPSERT = (
+    f"INSERT INTO call_totals ({', '.join(TOTALS_COLUMNS)}) VALUES ({', '.join('?' for _ in TOTALS_COLUMNS)}) "
+    f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET first_id = min(first_id, excluded.first_id), "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
+)
+"""Add a group's sums (one row of ``TOTALS_COLUMNS``), creating the group if it is new."""
+
+
+def _row_values(prefix: str) -> list[str]:
+    """SQL for one call's contribution to its group, from the trigger row ``prefix`` (OLD or NEW)."""
+    values = [f"{prefix}.{c}" for c in TOTALS_KEY if c != "unpriced"]
+    values.insert(TOTALS_KEY.index("unpriced"), f"({prefix}.price_source = 'unpriced')")
+    values += [f"{prefix}.id", "1", *(f"{prefix}.{c}" for c in TOKEN_COLUMNS)]
+    for c in COST_COLUMNS:
+        values += [f"{prefix}.{c} / {COST_SPLIT}", f"{prefix}.{c} % {COST_SPLIT}"]
+    return values
+
+
+_OLD = _row_values("OLD")
+_TRIGGER_OLD_KEY = " AND ".join(f"{c} = {v}" for c, v in zip(TOTALS_KEY, _OLD, strict=False))
+_TRIGGER_SUBTRACT = ", ".join(f"{c} = {c} - {v}" for c, v in zip(TOTALS_COLUMNS, _OLD, strict=True) if c in _SUMS)
+_TRIGGER_NEW_VALUES = f"VALUES ({', '.join(_row_values('NEW'))})"
+
 # Applied in order; MIGRATIONS[i] upgrades a database from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -99,6 +150,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE calls ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE calls ADD COLUMN service_tier TEXT;
+    """,
+    # 4 -> 5: running sums per group (see TOTALS_* below and adapters.ledger.totals_table), so
+    # start-up reads one row per group instead of scanning every call. The writer adds each
+    # commit's calls in the same transaction; the trigger moves a call's sums when its cost is
+    # re-priced. The sums are filled from the calls at the first start-up after this migration.
+    f"""
+    CREATE TABLE call_totals (
+        {_TOTALS_COLUMNS_DDL},
+        PRIMARY KEY ({", ".join(TOTALS_KEY)})
+    ) WITHOUT ROWID;
+    CREATE TABLE call_totals_state (covered_id INTEGER NOT NULL);  -- calls up to this id are summed
+    INSERT INTO call_totals_state VALUES (0);
+    CREATE TRIGGER call_totals_follow_repricing
+    AFTER UPDATE OF price_source, {", ".join(COST_COLUMNS)} ON calls
+    WHEN OLD.id <= (SELECT covered_id FROM call_totals_state)
+    BEGIN
+        UPDATE call_totals SET {_TRIGGER_SUBTRACT} WHERE {_TRIGGER_OLD_KEY};
+        DELETE FROM call_totals WHERE requests <= 0 AND {_TRIGGER_OLD_KEY};
+        {TOTALS_UPSERT.replace("VALUES (" + ", ".join("?" for _ in TOTALS_COLUMNS) + ")", _TRIGGER_NEW_VALUES)};
+    END;
     """,
 )
 

@@ -9,7 +9,9 @@ commits (the database stays consistent; exporters that were already acknowledged
 Write path: every index grows at its right edge (``calls_span_end`` leads with the end time,
 ``calls_agent_time`` with one of a few agents), rows go in with multi-row INSERT statements, and
 (provider, response id) duplicates are found in memory (:mod:`.recent_responses`), so an insert
-dirties the last pages of its B-trees instead of a random page per unique index.
+dirties the last pages of its B-trees instead of a random page per unique index. Each commit also
+adds its calls to the running sums per group (:mod:`.totals_table`), which start-up reads instead
+of scanning every call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Final
 
+from genai_cost.processor.adapters.ledger import totals_table
 from genai_cost.processor.adapters.ledger.recent_responses import (
     DEFAULT_RESPONSE_WINDOW,
     RecentResponses,
@@ -29,7 +32,7 @@ from genai_cost.processor.adapters.ledger.recent_responses import (
 )
 from genai_cost.processor.adapters.ledger.rows import to_entry
 from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS, MIGRATIONS, SCHEMA_VERSION
-from genai_cost.processor.domain.records import LlmCall, PricedCall, PriceSource
+from genai_cost.processor.domain.records import LlmCall, PricedCall
 from genai_cost.processor.pipeline.ports import (
     CommitResult,
     DuplicateKind,
@@ -73,30 +76,6 @@ def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) ->
         inserted += conn.execute(_INSERT_SQL[size], values).rowcount
         start += size
     return inserted
-
-
-_COST_SUM_SPLIT: Final = 10**6
-"""Costs are summed as SUM(x / 10^6) and SUM(x % 10^6): SQLite's 64-bit SUM raises past 2^63 pico-USD
-(about 9.2 million USD per group), the parts never do (as in ``queries``)."""
-_COST_SUMS: Final = ", ".join(
-    f"SUM({c} / {_COST_SUM_SPLIT}), SUM({c} % {_COST_SUM_SPLIT})"
-    for c in (
-        "cost_input_pusd",
-        "cost_cache_read_pusd",
-        "cost_cache_write_pusd",
-        "cost_output_pusd",
-        "cost_reasoning_pusd",
-        "cost_total_pusd",
-    )
-)
-_TOTALS: Final = f"""
-    SELECT agent, provider, model, operation, outcome, price_source = '{PriceSource.UNPRICED.value}',
-           COUNT(*), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
-           SUM(output_tokens), SUM(reasoning_tokens), {_COST_SUMS}, tags
-    FROM calls
-    GROUP BY agent, provider, model, operation, outcome, price_source = '{PriceSource.UNPRICED.value}', tags
-    ORDER BY MIN(id)
-"""
 
 
 def connect(path: Path | str, *, synchronous: str = "full", busy_timeout_s: float = 5.0) -> sqlite3.Connection:
@@ -197,6 +176,11 @@ class SqliteLedger:
         self._max_id = int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0])
         self._recent = RecentResponses(response_window)
         self._reload_recent()
+        try:
+            totals_table.catch_up(self._conn)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise LedgerError(f"ledger.path: {str(self.path)!r}: cannot update the call totals: {exc}") from exc
 
     @property
     def response_window(self) -> int:
@@ -235,6 +219,7 @@ class SqliteLedger:
                         result.inserted = staged
                     else:
                         keys, row_ids = self._sort_ignored(conn, staged, keys, before, result)
+                    totals_table.add_calls_after(conn, before, before + inserted)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -322,24 +307,10 @@ class SqliteLedger:
                 add(key, row_id)
 
     def iter_totals(self) -> Iterator[TotalsRow]:
-        """Sums per group, in the order the groups were first recorded."""
+        """Sums per group, in the order the groups were first recorded (:mod:`.totals_table`)."""
         with self._lock:
-            rows = self._conn.execute(_TOTALS).fetchall()
-        for row in rows:
-            costs = [row[i] * _COST_SUM_SPLIT + row[i + 1] for i in range(12, 24, 2)]
-            yield TotalsRow(
-                agent=row[0],
-                provider=row[1],
-                model=row[2],
-                operation=row[3],
-                outcome=row[4],
-                unpriced=bool(row[5]),
-                requests=row[6],
-                tokens=(row[7], row[8], row[9], row[10], row[11]),
-                cost_pusd=(costs[0], costs[1], costs[2], costs[3], costs[4]),
-                cost_total_pusd=costs[5],
-                tags=row[24],
-            )
+            rows = list(totals_table.read(self._conn))
+        yield from rows
 
     def count_calls(self) -> int:
         with self._lock:
