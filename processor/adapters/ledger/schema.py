@@ -3,7 +3,7 @@
 Every price in the bundled data and in overrides is given per million tokens with at most six
 decimals, so a call's cost per token type is a whole number of pico-USD; the write path checks
 this and rounds half-even (and counts it) only if an override is finer than that.
-Totals are summed as Python ints (arbitrary precision), so no SQL integer overflow can occur.
+Sums of costs are kept in two parts (``COST_SPLIT``), so no SQL integer overflows.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ COST_SPLIT = 10**6
 cost // COST_SPLIT, ``low`` of each cost % COST_SPLIT): one 64-bit integer overflows at about 9.2
 million USD, the parts never do."""
 
+# ``call_totals`` (schema 5). Its migration below is generated from these constants: changing them
+# means a new migration, not an edit.
+
 #: A group of calls in ``call_totals``: what the counters' labels are made of.
 TOTALS_KEY: tuple[str, ...] = ("agent", "provider", "model", "operation", "outcome", "unpriced", "tags")
 #: ``call_totals`` columns: the key, the group's first call id, then its sums.
@@ -38,12 +41,11 @@ _TOTALS_COLUMNS_DDL = ",\n        ".join(
     f"{c} {'TEXT' if c in _TEXT_KEY else 'INTEGER'} NOT NULL" for c in TOTALS_COLUMNS
 )
 _SUMS = TOTALS_COLUMNS[len(TOTALS_KEY) + 1 :]
-TOTALS_UPSERT = (
-    f"INSERT INTO call_totals ({', '.join(TOTALS_COLUMNS)}) VALUES ({', '.join('?' for _ in TOTALS_COLUMNS)}) "
+TOTALS_ON_CONFLICT = (
     f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET first_id = min(first_id, excluded.first_id), "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
 )
-"""Add a group's sums (one row of ``TOTALS_COLUMNS``), creating the group if it is new."""
+"""Completes ``INSERT INTO call_totals (TOTALS_COLUMNS) ...``: a group's sums are added to its row."""
 
 
 def _row_values(prefix: str) -> list[str]:
@@ -59,7 +61,10 @@ def _row_values(prefix: str) -> list[str]:
 _OLD = _row_values("OLD")
 _TRIGGER_OLD_KEY = " AND ".join(f"{c} = {v}" for c, v in zip(TOTALS_KEY, _OLD, strict=False))
 _TRIGGER_SUBTRACT = ", ".join(f"{c} = {c} - {v}" for c, v in zip(TOTALS_COLUMNS, _OLD, strict=True) if c in _SUMS)
-_TRIGGER_NEW_VALUES = f"VALUES ({', '.join(_row_values('NEW'))})"
+_TRIGGER_ADD_NEW = (
+    f"INSERT INTO call_totals ({', '.join(TOTALS_COLUMNS)}) VALUES ({', '.join(_row_values('NEW'))}) "
+    + TOTALS_ON_CONFLICT
+)
 
 # Applied in order; MIGRATIONS[i] upgrades a database from version i to version i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -168,7 +173,7 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN
         UPDATE call_totals SET {_TRIGGER_SUBTRACT} WHERE {_TRIGGER_OLD_KEY};
         DELETE FROM call_totals WHERE requests <= 0 AND {_TRIGGER_OLD_KEY};
-        {TOTALS_UPSERT.replace("VALUES (" + ", ".join("?" for _ in TOTALS_COLUMNS) + ")", _TRIGGER_NEW_VALUES)};
+        {_TRIGGER_ADD_NEW};
     END;
     """,
 )

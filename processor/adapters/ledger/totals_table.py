@@ -23,6 +23,7 @@ from genai_cost.processor.adapters.ledger.schema import (
     TOKEN_COLUMNS,
     TOTALS_COLUMNS,
     TOTALS_KEY,
+    TOTALS_ON_CONFLICT,
 )
 from genai_cost.processor.domain.records import PriceSource
 from genai_cost.processor.pipeline.ports import TotalsRow
@@ -36,8 +37,7 @@ _ADD_CALLS_AFTER: Final = (
     + ", "
     + ", ".join(f"SUM({c} / {COST_SPLIT}), SUM({c} % {COST_SPLIT})" for c in COST_COLUMNS)
     + f" FROM calls WHERE id > ? GROUP BY {_GROUP} "
-    f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET first_id = min(first_id, excluded.first_id), "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in TOTALS_COLUMNS[len(TOTALS_KEY) + 1 :])
+    + TOTALS_ON_CONFLICT
 )
 _READ: Final = f"SELECT {', '.join(TOTALS_COLUMNS)} FROM call_totals ORDER BY first_id"
 _COSTS_AT: Final = TOTALS_COLUMNS.index(f"{COST_COLUMNS[0]}_high")
