@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,25 @@ def read_all(path: Path) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute("SELECT * FROM calls ORDER BY id")]
     finally:
         conn.close()
+
+
+def old_ledger(path: Path, version: int, rows: Sequence[Sequence[object]] = ()) -> Path:
+    """A ledger at schema ``version`` (its first migrations only) holding ``rows``.
+
+    ``rows`` are in ``CALL_COLUMNS`` order (e.g. ``SqliteLedger.prepare(...).row``); the columns
+    that schema's table does not have yet are left out.
+    """
+    conn = sqlite3.connect(path)
+    try:
+        for script in MIGRATIONS[:version]:
+            conn.executescript(script)
+        conn.execute(f"PRAGMA user_version={version}")
+        existing = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
+        names = [name for name in CALL_COLUMNS if name in existing]
+        sql = f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+        for values in rows:
+            conn.execute(sql, [v for name, v in zip(CALL_COLUMNS, values, strict=True) if name in existing])
+        conn.commit()
+    finally:
+        conn.close()
+    return path

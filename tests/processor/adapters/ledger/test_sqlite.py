@@ -282,49 +282,29 @@ def test_a_response_key_collision_never_drops_a_call(
     assert ledger.count_calls() == 4
 
 
-def _insert_old_row(conn: sqlite3.Connection, row: tuple[object, ...]) -> None:
-    """Insert the columns of ``row`` (``CALL_COLUMNS`` order) that an older schema's table has."""
-    existing = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
-    names = [name for name in CALL_COLUMNS if name in existing]
-    values = [value for name, value in zip(CALL_COLUMNS, row, strict=True) if name in existing]
-    conn.execute(f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})", values)
-
-
-def test_a_version_3_ledger_gains_the_repricing_columns_with_defaults(tmp_path: Path, calls: ModuleType) -> None:
-    from genai_cost.processor.adapters.ledger.schema import MIGRATIONS
-
-    path = tmp_path / "v3.sqlite3"
-    raw = sqlite3.connect(path)
-    for script in MIGRATIONS[:3]:
-        raw.executescript(script)
-    raw.execute("PRAGMA user_version=3")
+def test_a_version_3_ledger_gains_the_repricing_columns_with_defaults(
+    tmp_path: Path, calls: ModuleType, ledger_rows: ModuleType
+) -> None:
     scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
-    _insert_old_row(raw, scratch.prepare(calls.priced(calls.call(cache_write_1h=0))).row)
+    row = scratch.prepare(calls.priced(calls.call(cache_write_1h=0))).row
     scratch.close()
-    raw.commit()
-    raw.close()
-    upgraded = SqliteLedger(path)
-    upgraded.close()
-    (row,) = _rows(path)
-    assert (row["cache_write_1h_tokens"], row["service_tier"], row["model"]) == (0, None, "gpt-4o-mini-2024-07-18")
+    path = ledger_rows.old_ledger(tmp_path / "v3.sqlite3", 3, [row])
+    SqliteLedger(path).close()
+    (upgraded,) = _rows(path)
+    assert (upgraded["cache_write_1h_tokens"], upgraded["service_tier"], upgraded["model"]) == (
+        0,
+        None,
+        "gpt-4o-mini-2024-07-18",
+    )
 
 
 def test_a_version_2_ledger_gets_the_write_path_indexes_and_keeps_deduplicating(
-    tmp_path: Path, calls: ModuleType
+    tmp_path: Path, calls: ModuleType, ledger_rows: ModuleType
 ) -> None:
-    from genai_cost.processor.adapters.ledger.schema import MIGRATIONS
-
-    path = tmp_path / "v2.sqlite3"
-    raw = sqlite3.connect(path)
-    for script in MIGRATIONS[:2]:
-        raw.executescript(script)
-    raw.execute("PRAGMA user_version=2")
     scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
     recorded = calls.call(provider="anthropic", response_id="msg_v2")
-    _insert_old_row(raw, scratch.prepare(calls.priced(recorded)).row)
+    path = ledger_rows.old_ledger(tmp_path / "v2.sqlite3", 2, [scratch.prepare(calls.priced(recorded)).row])
     scratch.close()
-    raw.commit()
-    raw.close()
     upgraded = SqliteLedger(path)
     try:
         indexes = {r[1] for r in upgraded._conn.execute("PRAGMA index_list(calls)")}
@@ -412,21 +392,13 @@ def test_totals_sum_per_group_in_first_seen_order_and_survive_reopen(tmp_path: P
     assert rows[3].cost_total_pusd == 0
 
 
-def test_a_version_1_ledger_is_upgraded_with_its_rows_kept(tmp_path: Path, calls: ModuleType) -> None:
-    from genai_cost.processor.adapters.ledger.schema import MIGRATIONS
-
-    path = tmp_path / "old.sqlite3"
-    raw = sqlite3.connect(path)
-    raw.executescript(MIGRATIONS[0])
-    raw.execute("PRAGMA user_version=1")
-    raw.close()
+def test_a_version_1_ledger_is_upgraded_with_its_rows_kept(
+    tmp_path: Path, calls: ModuleType, ledger_rows: ModuleType
+) -> None:
     scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
     entry = scratch.prepare(calls.priced())
     scratch.close()
-    raw = sqlite3.connect(path)  # one row written by a version-1 ledger
-    _insert_old_row(raw, entry.row)
-    raw.commit()
-    raw.close()
+    path = ledger_rows.old_ledger(tmp_path / "old.sqlite3", 1, [entry.row])  # one row written by a version-1 ledger
     upgraded = SqliteLedger(path)
     try:
         version = upgraded._conn.execute("PRAGMA user_version").fetchone()[0]

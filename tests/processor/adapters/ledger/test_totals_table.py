@@ -9,7 +9,6 @@ from types import ModuleType
 
 from genai_cost.processor.adapters.ledger import SqliteLedger
 from genai_cost.processor.adapters.ledger.queries import CostUpdate, apply_cost_updates, connect_readwrite
-from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS, MIGRATIONS
 from genai_cost.processor.domain.records import Cost, Outcome, PriceSource, TokenUsage
 from genai_cost.processor.pipeline.ports import TotalsRow
 
@@ -148,21 +147,13 @@ def test_repricing_moves_a_call_between_groups(tmp_path: Path, calls: ModuleType
     assert (priced.unpriced, priced.requests, priced.cost_total_pusd) == (False, 2, 2_080_000_027)
 
 
-def test_a_version_4_ledger_gets_its_totals_from_its_calls(tmp_path: Path, calls: ModuleType) -> None:
-    path = tmp_path / "v4.sqlite3"
-    raw = sqlite3.connect(path)
-    for script in MIGRATIONS[:4]:
-        raw.executescript(script)
-    raw.execute("PRAGMA user_version=4")
+def test_a_version_4_ledger_gets_its_totals_from_its_calls(
+    tmp_path: Path, calls: ModuleType, ledger_rows: ModuleType
+) -> None:
     scratch = SqliteLedger(tmp_path / "scratch.sqlite3")
-    for call in (calls.call(agent="a"), calls.call(agent="b"), calls.call(agent="a")):
-        values = scratch.prepare(calls.priced(call)).row
-        raw.execute(
-            f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' for _ in CALL_COLUMNS)})", values
-        )
+    rows = [scratch.prepare(calls.priced(calls.call(agent=agent))).row for agent in ("a", "b", "a")]
     scratch.close()
-    raw.commit()
-    raw.close()
+    path = ledger_rows.old_ledger(tmp_path / "v4.sqlite3", 4, rows)
     totals = _reopened_totals(path)
     assert [(r.agent, r.requests) for r in totals] == [("a", 2), ("b", 1)]
     assert totals == _scanned(path)
