@@ -24,31 +24,15 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 
-from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS
+from genai_cost.processor.adapters.ledger.schema import CALL_COLUMNS, COST_COLUMNS, COST_SPLIT, TOKEN_COLUMNS
 from genai_cost.processor.domain.records import PriceSource, TokenUsage
 from genai_cost.processor.domain.report import GroupBy, Period, SummaryRow, Totals, periods, sort_rows
 from genai_cost.processor.pipeline.ports import LedgerError
 
 BUSY_TIMEOUT_MS = 10_000
-_SPLIT = 1_000_000  # cost sums are taken as SUM(x / _SPLIT) and SUM(x % _SPLIT)
 MIN_BUCKET_NS = 60 * 10**9  # calendar sums scan once, grouped by buckets of at least a minute...
 MAX_BUCKETS = 2_000_000  # ...and at most this many, else each period is read through the index
 
-TOKEN_COLUMNS: tuple[str, ...] = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-COST_COLUMNS: tuple[str, ...] = (
-    "cost_input_pusd",
-    "cost_cache_read_pusd",
-    "cost_cache_write_pusd",
-    "cost_output_pusd",
-    "cost_reasoning_pusd",
-    "cost_total_pusd",
-)
 _CATEGORY_COLUMNS = {
     GroupBy.AGENT: "agent",
     GroupBy.MODEL: "model",
@@ -61,7 +45,7 @@ def _sums_sql(alias: str) -> str:
     parts = ["COUNT(*)", f"SUM({alias}price_source = 'unpriced')"]
     parts += [f"SUM({alias}{col})" for col in TOKEN_COLUMNS]
     for col in COST_COLUMNS:
-        parts += [f"SUM({alias}{col} / {_SPLIT})", f"SUM({alias}{col} % {_SPLIT})"]
+        parts += [f"SUM({alias}{col} / {COST_SPLIT})", f"SUM({alias}{col} % {COST_SPLIT})"]
     return ", ".join(parts)
 
 
@@ -71,7 +55,7 @@ def _totals(values: Sequence[object]) -> Totals:
     calls, unpriced = ints[0], ints[1]
     tokens = ints[2 : 2 + len(TOKEN_COLUMNS)]
     split = ints[2 + len(TOKEN_COLUMNS) :]
-    costs = [split[i] * _SPLIT + split[i + 1] for i in range(0, len(split), 2)]
+    costs = [split[i] * COST_SPLIT + split[i + 1] for i in range(0, len(split), 2)]
     return Totals(calls, unpriced, *tokens, *costs)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from genai_cost.processor.adapters.ledger.schema import COST_COLUMNS, TOKEN_COLUMNS
 from genai_cost.processor.domain.records import Outcome, PricedCall, PriceSource
 from genai_cost.processor.pipeline.money import cost_pusd
 from genai_cost.processor.pipeline.ports import LedgerEntry, RowError
@@ -58,20 +59,8 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
     return LedgerEntry(priced, row, split, total, rounded)
 
 
-_COLUMNS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "cache_write_1h_tokens",
-    "cost_input_pusd",
-    "cost_cache_read_pusd",
-    "cost_cache_write_pusd",
-    "cost_output_pusd",
-    "cost_reasoning_pusd",
-    "cost_total_pusd",
-)
+_COLUMNS = (*TOKEN_COLUMNS, "cache_write_1h_tokens", *COST_COLUMNS)
+"""The checked values, in the order ``_raise_out_of_range`` receives them."""
 
 
 def _raise_out_of_range(tokens: tuple[int, ...], split: tuple[int, ...], total: int) -> None:

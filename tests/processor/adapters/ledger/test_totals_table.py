@@ -9,11 +9,12 @@ from types import ModuleType
 
 from genai_cost.processor.adapters.ledger import SqliteLedger
 from genai_cost.processor.adapters.ledger.queries import CostUpdate, apply_cost_updates, connect_readwrite
+from genai_cost.processor.adapters.ledger.schema import COST_COLUMNS, TOKEN_COLUMNS
 from genai_cost.processor.domain.records import Cost, Outcome, PriceSource, TokenUsage
 from genai_cost.processor.pipeline.ports import TotalsRow
 
-_TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
-_COSTS = ("cost_input_pusd", "cost_cache_read_pusd", "cost_cache_write_pusd", "cost_output_pusd", "cost_reasoning_pusd")
+_TOKENS = TOKEN_COLUMNS
+_COSTS = COST_COLUMNS[:5]  # the split; the total is summed on its own
 
 
 def _scanned(path: Path) -> list[TotalsRow]:
