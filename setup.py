@@ -2,12 +2,14 @@
 
 ``instrumentation/`` -> ``genai_cost.instrumentation``, ``processor/`` -> ``genai_cost.processor``,
 ``tests/fakes/`` -> ``genai_cost.fakes`` (the fake LLM server, used by tests and the demo).
+The ingest fast path ``genai_cost.processor.ingest._spanscan`` is compiled from C when a compiler is
+available; without one the package installs and ``ingest.protobuf`` uses its Python path.
 Everything else lives in ``pyproject.toml``.
 """
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 ROOTS = {
     "genai_cost.instrumentation": "instrumentation",
@@ -31,4 +33,10 @@ def _packages() -> tuple[list[str], dict[str, str]]:
 
 
 PACKAGES, PACKAGE_DIR = _packages()
-setup(packages=PACKAGES, package_dir=PACKAGE_DIR)
+SPANSCAN = Extension(
+    "genai_cost.processor.ingest._spanscan",
+    ["processor/ingest/_spanscan.c"],
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+    optional=True,
+)
+setup(packages=PACKAGES, package_dir=PACKAGE_DIR, ext_modules=[SPANSCAN])

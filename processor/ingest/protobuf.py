@@ -12,6 +12,11 @@
 
 A payload that does not parse is parsed again span by span in request order, so the error names
 the first bad message exactly as a span-by-span decoder would.
+
+When the compiled ``_spanscan`` module is present (built from ``_spanscan.c`` at install), it does
+steps 1-3 in one pass over the bytes for any plain, valid payload, calling back here for resources,
+scopes and array values; for anything else it returns None and the steps above run, so both give
+the same batch or the same error.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from genai_cost.processor.ingest.attribute_maps import (
     SpanAttributeMaps,
     any_value,
     attributes_dict,
+    value_of,
     wanted_attributes,
 )
 from genai_cost.processor.ingest.model import (
@@ -41,6 +47,11 @@ from genai_cost.processor.ingest.model import (
 )
 from genai_cost.processor.ingest.normalise import build_batch, span_keys
 from genai_cost.processor.ingest.wire import ResourceBlock, ScopeBlock, SpanRange, walk_request
+
+try:
+    from genai_cost.processor.ingest import _spanscan
+except ImportError:  # built without a C compiler: the Python path below does everything
+    _spanscan = None  # type: ignore[assignment]
 
 __all__ = ["MARKERS", "any_value", "decode_protobuf", "decode_request"]
 
@@ -116,6 +127,30 @@ def _scope(body: bytes, block: ScopeBlock) -> tuple[str, str]:
     start, end = block.scope
     scope = InstrumentationScope.FromString(body[start:end])
     return scope.name, scope.version
+
+
+def _block_info(
+    body: bytes, resource_start: int, resource_end: int, scope_start: int, scope_end: int
+) -> tuple[str, str, dict[str, AttrValue]]:
+    """A ScopeSpans' scope name and version and its resource's attributes (for ``_spanscan``; -1: absent)."""
+    block = ResourceBlock()
+    if resource_start >= 0:
+        block.resource = (resource_start, resource_end)
+    scope_block = ScopeBlock()
+    if scope_start >= 0:
+        scope_block.scope = (scope_start, scope_end)
+    name, version = _scope(body, scope_block)
+    return name, version, _resource(body, block)
+
+
+def _scanned(body: bytes, wanted: frozenset[str]) -> tuple[int, list[SpanView]] | None:
+    """(spans received, candidate views) from the compiled scanner; None when the Python path must decode."""
+    if _spanscan is None:
+        return None
+    try:
+        return _spanscan.scan(body, MARKERS, wanted, value_of, lambda *at: _block_info(body, *at), SpanView)
+    except DecodeError:  # a resource or scope does not parse: the Python path names it precisely
+        return None
 
 
 def _joined(body: bytes, found: list[Candidate]) -> bytes:
@@ -205,10 +240,14 @@ def decode_protobuf(body: bytes, options: IngestOptions) -> DecodedBatch:
     """Decode a serialized ExportTraceServiceRequest; OtlpDecodeError if the payload is malformed."""
     if not isinstance(body, bytes):
         body = bytes(body)
+    wanted = span_keys(options)
+    scanned = _scanned(body, wanted)
+    if scanned is not None:
+        received, views = scanned
+        return build_batch(views, received, options) if views else DecodedBatch(spans_received=received)
     found, received = _find_candidates(body, walk_request(body))
     if not found:
         return DecodedBatch(spans_received=received)
-    wanted = span_keys(options)
     try:
         joined = _joined(body, found)
         messages = ScopeSpans.FromString(joined).spans

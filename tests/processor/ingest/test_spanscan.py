@@ -1,0 +1,287 @@
+"""The compiled scanner (``ingest/_spanscan.c``) gives exactly the Python path's batch or error.
+
+Every payload is decoded twice, with the scanner and with ``protobuf._spanscan`` set to None, and
+the two outcomes (a DecodedBatch, or an OtlpDecodeError's message) must be equal: for the recorded
+corpus, for requests built here, and for thousands of damaged copies of them. Payloads the scanner
+leaves to the Python path (None) are named, so a scanner that gave up on everything would fail too.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+from genai_cost.processor.ingest import IngestOptions, OtlpDecodeError, decode_protobuf, protobuf
+from genai_cost.processor.ingest.attribute_maps import value_of
+from genai_cost.processor.ingest.model import SpanView, recorded_order
+from genai_cost.processor.ingest.normalise import span_keys
+
+ROOT = Path(__file__).resolve().parents[3]
+CORPUS = ROOT.parent / "shared" / "corpus"
+OPENLIT = Path(__file__).resolve().parent / "data" / "openlit"
+TRACE = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
+OPTIONS = IngestOptions(tag_attributes={"team": "team", "service.name": "svc"})
+LLM = [
+    ("gen_ai.operation.name", "chat"),
+    ("gen_ai.provider.name", "openai"),
+    ("gen_ai.request.model", "gpt-4o-mini"),
+    ("gen_ai.usage.input_tokens", 120),
+    ("gen_ai.usage.output_tokens", 30),
+    ("gen_ai.usage.cache_read.input_tokens", 20),
+    ("gen_ai.agent.name", "planner"),
+    ("team", "search"),
+]
+
+
+def scanner() -> Any:
+    """The compiled module; required in CI, where a missing compiler must not go unnoticed."""
+    if protobuf._spanscan is None:
+        if os.environ.get("CI"):
+            pytest.fail("genai_cost.processor.ingest._spanscan was not built (a C compiler is needed)")
+        pytest.skip("the compiled scanner is not built here")
+    return protobuf._spanscan
+
+
+def scan(body: bytes) -> Any:
+    """The scanner's own answer: (received, views), or None when it leaves the payload to Python."""
+    block_info = lambda *at: ("scope", "version", at)  # noqa: E731
+    return scanner().scan(body, protobuf.MARKERS, span_keys(OPTIONS), value_of, block_info, _raw_view)
+
+
+def _raw_view(*fields: Any) -> tuple[Any, ...]:
+    return fields
+
+
+def outcome(body: bytes) -> Any:
+    try:
+        return decode_protobuf(body, OPTIONS)
+    except OtlpDecodeError as error:
+        return f"OtlpDecodeError: {error}"
+
+
+def both(body: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """(outcome with the scanner, outcome of the Python path)."""
+    scanner()
+    compiled = outcome(body)
+    with monkeypatch.context() as patch:
+        patch.setattr(protobuf, "_spanscan", None)
+        python = outcome(body)
+    return compiled, python
+
+
+def value(v: Any) -> AnyValue:
+    if isinstance(v, AnyValue):
+        return v
+    if isinstance(v, bool):
+        return AnyValue(bool_value=v)
+    if isinstance(v, int):
+        return AnyValue(int_value=v)
+    if isinstance(v, float):
+        return AnyValue(double_value=v)
+    if isinstance(v, bytes):
+        return AnyValue(bytes_value=v)
+    return AnyValue(string_value=v)
+
+
+def span(n: int, attrs: list[tuple[str, Any]], parent: int = 0, **fields: Any) -> Span:
+    return Span(
+        trace_id=TRACE,
+        span_id=n.to_bytes(8, "big"),
+        parent_span_id=parent.to_bytes(8, "big") if parent else b"",
+        name="chat gpt-4o-mini",
+        start_time_unix_nano=1_750_000_000_000_000_000 + n,
+        end_time_unix_nano=1_750_000_000_500_000_000 + n,
+        attributes=[KeyValue(key=k, value=value(v)) for k, v in attrs],
+        **fields,
+    )
+
+
+def request(*spans: Span, scope: str = "app", service: str = "svc-a") -> bytes:
+    resource_spans = ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])
+    resource_spans.resource.attributes.add(key="service.name", value=AnyValue(string_value=service))
+    resource_spans.scope_spans[0].scope.name = scope
+    resource_spans.scope_spans[0].scope.version = "1.2.3"
+    return ExportTraceServiceRequest(resource_spans=[resource_spans]).SerializeToString()
+
+
+def mixed_request() -> bytes:
+    """LLM spans among HTTP spans, an error span, a parent agent span, arrays, events and links."""
+    spans = [
+        span(1, [("gen_ai.operation.name", "invoke_agent"), ("gen_ai.agent.name", "planner")]),
+        span(2, [("http.request.method", "GET"), ("url.full", "https://x/y")], parent=1),
+        span(
+            3, [*LLM[:6], ("gen_ai.response.finish_reasons", AnyValue(array_value=ArrayValue(values=[value("s")])))], 1
+        ),
+        span(4, [*LLM, ("gen_ai.request.temperature", 0.5), ("gen_ai.response.id", "chatcmpl-1")], parent=1),
+        span(5, [*LLM, ("error.type", "rate_limit_exceeded")], status=Status(code=Status.STATUS_CODE_ERROR)),
+        span(6, [("db.system.name", "postgresql"), ("db.query.text", "SELECT 1")]),
+        span(
+            7,
+            [*LLM, ("blob", b"\x00\xff"), ("kv", AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="a")])))],
+            events=[Span.Event(name="gen_ai.choice", time_unix_nano=5, attributes=[KeyValue(key="i", value=value(1))])],
+            links=[Span.Link(trace_id=TRACE, span_id=b"\x01" * 8, trace_state="a=b")],
+        ),
+        span(8, [("llm.model_name", "gpt-4o"), ("openinference.span.kind", "LLM"), ("llm.token_count.prompt", 9)]),
+    ]
+    return request(*spans)
+
+
+def corpus_payloads() -> list[tuple[str, bytes]]:
+    if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"recorded corpus not found at {CORPUS}")
+        pytest.skip(f"recorded corpus not found at {CORPUS}")
+    files = sorted(p for p in CORPUS.glob("*/*.pb") if not p.name.endswith(".metrics.pb"))
+    files += sorted(OPENLIT.glob("*.pb"))
+    return [(f"{path.parent.name}/{path.stem}", path.read_bytes()) for path in files]
+
+
+def test_scanner_is_built_in_ci() -> None:
+    assert scanner().scan is not None
+
+
+def test_corpus_and_built_requests_are_scanned_and_decode_as_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    payloads = [*corpus_payloads(), ("mixed", mixed_request())]
+    assert len(payloads) > 50
+    for name, body in payloads:
+        assert scan(body) is not None, f"{name}: left to the Python path"
+        compiled, python = both(body, monkeypatch)
+        assert compiled == python, name
+    compiled, _ = both(mixed_request(), monkeypatch)
+    assert [call.span_id[-1] for call in compiled.calls] == ["3", "4", "5", "7", "8"]
+    assert [r.reason for r in compiled.rejected] == []
+    assert compiled.spans_received == 8
+
+
+def test_views_hold_the_wanted_attributes_in_recorded_order() -> None:
+    attrs = [("team", "x"), ("gen_ai.usage.output_tokens", 3), ("other", 1), ("gen_ai.request.model", "m")]
+    attrs += [("team", "y"), ("gen_ai.usage.input_tokens", -4), ("gen_ai.provider.name", "openai")]
+    body = request(span(1, attrs, parent=9), span(2, [("url.full", "u")]))
+    received, views = scan(body)
+    assert received == 2 and len(views) == 1
+    trace, span_id, parent, start, end, status, found, *block = views[0]
+    assert (trace, span_id, parent, status) == (TRACE.hex(), "0000000000000001", "0000000000000009", 0)
+    assert (start, end) == (1_750_000_000_000_000_001, 1_750_000_000_500_000_001)
+    message = ExportTraceServiceRequest.FromString(body).resource_spans[0].scope_spans[0].spans[0]
+    wanted = span_keys(OPTIONS)
+    reference = SpanView("", "", None, 0, 0, 0, {}, "", "", {}, message=message)
+    assert list(found) == [key for key in recorded_order(reference) if key in wanted]
+    assert found == {
+        "team": "y",
+        "gen_ai.usage.output_tokens": 3,
+        "gen_ai.request.model": "m",
+        "gen_ai.usage.input_tokens": -4,
+        "gen_ai.provider.name": "openai",
+    }
+    name, version, (resource_start, resource_end, scope_start, scope_end) = block
+    assert (name, version) == ("scope", "version")
+    assert body[resource_start - 2 : resource_start] == b"\x0a" + bytes([resource_end - resource_start])
+    assert (
+        body[scope_start:scope_end]
+        == ExportTraceServiceRequest.FromString(body).resource_spans[0].scope_spans[0].scope.SerializeToString()
+    )
+
+
+def _tag(number: int, wire_type: int) -> bytes:
+    return bytes([number << 3 | wire_type])
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes([*out, n])
+
+
+def _len(number: int, payload: bytes) -> bytes:
+    return _tag(number, 2) + _varint(len(payload)) + payload
+
+
+def _with_span_bytes(extra: bytes, attrs: list[tuple[str, Any]] | None = None) -> bytes:
+    """A request with one LLM span whose serialized bytes end with ``extra``."""
+    raw = span(1, attrs or LLM).SerializeToString() + extra
+    scope_spans = _len(1, _len(1, b"app")) + _len(2, raw)
+    resource_spans = _len(2, scope_spans)
+    return _len(1, resource_spans)
+
+
+LEFT_TO_PYTHON = {
+    "invalid utf-8 in the span name": _with_span_bytes(_len(5, b"\xff\xfe")),
+    "surrogate in trace_state": _with_span_bytes(_len(3, b"\xed\xa0\x80")),
+    "overlong utf-8 in a key": _with_span_bytes(_len(9, _len(1, b"\xc0\xaf"))),
+    "status twice": _with_span_bytes(_len(15, b"\x18\x02") + _len(15, b"\x18\x01")),
+    "a group": _with_span_bytes(_tag(20, 3) + _tag(20, 4)),
+    "start time as a varint": _with_span_bytes(_tag(7, 0) + b"\x05"),
+    "two members in one AnyValue": _with_span_bytes(_len(9, _len(1, b"k") + _len(2, b"\x18\x01\x10\x01"))),
+    "a key given twice in one KeyValue": _with_span_bytes(_len(9, _len(1, b"k") + _len(1, b"j"))),
+    "trace id of 15 bytes": _with_span_bytes(_len(1, b"\x01" * 15)),
+    "parent id of 4 bytes": _with_span_bytes(_len(4, b"\x01" * 4)),
+    "status code beyond int32": _with_span_bytes(_len(15, b"\x18\xff\xff\xff\xff\x0f")),
+    "truncated": request(span(1, LLM))[:-3],
+    "unknown request field": request(span(1, LLM)) + _tag(2, 0) + b"\x01",
+}
+
+
+@pytest.mark.parametrize("name", list(LEFT_TO_PYTHON))
+def test_unusual_payloads_are_left_to_the_python_path(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = LEFT_TO_PYTHON[name]
+    assert scan(body) is None
+    compiled, python = both(body, monkeypatch)
+    assert compiled == python
+
+
+def test_what_protobuf_accepts_the_scanner_accepts_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    accepted = {
+        "unknown span field": _with_span_bytes(_varint(99 << 3) + b"\x01"),
+        "bad utf-8 in a span without markers": request(
+            span(1, LLM), Span(trace_id=TRACE, span_id=b"\x02" * 8, name="z")
+        ),
+        "trace id repeated, the last one counts": _with_span_bytes(_len(1, b"\x02" * 16)),
+    }
+    bad = bytearray(accepted["bad utf-8 in a span without markers"])
+    bad[-1:] = b"\xff"  # the name of the span without markers: the Python path does not read it either
+    accepted["bad utf-8 in a span without markers"] = bytes(bad)
+    for name, body in accepted.items():
+        assert scan(body) is not None, name
+        compiled, python = both(body, monkeypatch)
+        assert compiled == python, name
+    _, views = scan(accepted["trace id repeated, the last one counts"])
+    assert views[0][0] == "02" * 16
+
+
+def _damaged(body: bytes, rng: random.Random) -> bytes:
+    buf = bytearray(body)
+    kind = rng.randrange(5)
+    at = rng.randrange(len(buf))
+    if kind == 0:
+        buf[at] = rng.randrange(256)
+    elif kind == 1:
+        buf[at] ^= 1 << rng.randrange(8)
+    elif kind == 2:
+        del buf[at:]
+    elif kind == 3:
+        buf.insert(at, rng.randrange(256))
+    else:
+        del buf[at : at + rng.randrange(1, 8)]
+    return bytes(buf)
+
+
+def test_damaged_payloads_decode_or_fail_exactly_as_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(20261122)
+    bodies = [body for _, body in corpus_payloads()] + [mixed_request()]
+    scanned = 0
+    for body in bodies:
+        for _ in range(60):
+            damaged = _damaged(body, rng)
+            compiled, python = both(damaged, monkeypatch)
+            assert compiled == python, damaged.hex()
+            scanned += scan(damaged) is not None
+    assert scanned > len(bodies) * 10  # most damage leaves the structure valid: the scanner decides those
