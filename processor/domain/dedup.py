@@ -109,6 +109,8 @@ def _nested_same_call(child: LlmCall, parent: LlmCall) -> bool:
 
 
 def _suspected(unique: list[LlmCall], window_ns: int) -> list[LlmCall]:
+    if len({call.dialect for call in unique}) < 2:
+        return []  # a suspected pair has two dialects
     # Bucket key: provider, billed model (LlmCall.model) and the usage counts (TokenUsage equality).
     buckets: dict[tuple[object, ...], list[LlmCall]] = {}
     for call in unique:

@@ -289,7 +289,8 @@ class _Plan:
         self.period = period
         input_rate = prices.input
         cache_write = prices.cache_write or input_rate
-        # Each: None (no price), a Decimal (one price) or a Rate (tiers on total input tokens).
+        # Each: None (no price), a Decimal (one price, per token) or a Rate (per million tokens,
+        # tiers on total input tokens).
         self.input = _resolved(input_rate)
         self.cache_read = _resolved(prices.cache_read or input_rate)
         self.cache_write = _resolved(cache_write)
@@ -314,7 +315,7 @@ class _Plan:
             elif rate is None:
                 return UNPRICED
             elif type(rate) is Decimal:
-                append(Decimal(count) * rate / MILLION)
+                append(count * rate)  # the same exact value as Decimal(count) * rate / MILLION
             else:
                 append(Decimal(count) * rate.at(total_input) / MILLION)  # type: ignore[union-attr]
         input_cost, cache_read_cost, cache_write_5m, cache_write_1h, output_cost, reasoning_cost = amounts
@@ -327,9 +328,10 @@ _ZERO = Decimal(0)
 
 
 def _resolved(rate: Rate | None) -> Rate | Decimal | None:
+    """A tiered rate as it is; a single rate as its exact price per token (per million / 10^6)."""
     if rate is None or rate.tiers:
         return rate
-    return rate.base
+    return rate.base.scaleb(-6)
 
 
 def cost_of(call: LlmCall, prices: ModelPrices) -> Cost:

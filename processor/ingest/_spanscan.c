@@ -39,10 +39,13 @@ typedef struct {
     Py_ssize_t end;     /* LEN: one past the last byte */
 } Field;
 
+typedef struct CacheEntry CacheEntry;
+
 typedef struct {
     const uint8_t *buf;
     PyObject *wanted;
     PyObject *value_of;
+    CacheEntry *key_cache; /* NULL: no cache (a mutable wanted set) */
 } Scan;
 
 static int read_varint(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t end, uint64_t *out) {
@@ -257,6 +260,60 @@ static PyObject *hex_of(const uint8_t *bytes, Py_ssize_t size) {
     return text;
 }
 
+/* Recently seen short strings (attribute keys, model and provider names, ...) -> their str, so a
+   repeated string costs a hash and a compare instead of a decode; for keys also whether they are
+   wanted. Direct-mapped: a new string replaces the entry in its slot. Only used with the GIL held. */
+#define CACHE_SLOTS 2048 /* a power of two */
+#define CACHE_MAX_BYTES 48
+
+struct CacheEntry {
+    uint8_t size; /* 0: empty */
+    uint8_t bytes[CACHE_MAX_BYTES];
+    int wanted;   /* keys: a member of the wanted set the cache was filled for */
+    PyObject *text;
+};
+
+static CacheEntry key_cache[CACHE_SLOTS];
+static CacheEntry value_cache[CACHE_SLOTS];
+static PyObject *key_cache_wanted; /* the frozenset key_cache answers for (a strong reference) */
+
+static void cache_clear(CacheEntry *cache) {
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        cache[i].size = 0;
+        Py_CLEAR(cache[i].text);
+    }
+}
+
+static CacheEntry *cache_slot(CacheEntry *cache, const uint8_t *bytes, Py_ssize_t size) {
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < size; i++) hash = (hash ^ bytes[i]) * 16777619u;
+    return &cache[hash & (CACHE_SLOTS - 1)];
+}
+
+/* A new reference to the str of ``bytes`` (valid UTF-8), from ``cache`` when it is there. */
+static PyObject *cached_text(CacheEntry *cache, const uint8_t *bytes, Py_ssize_t size, CacheEntry **slot_out) {
+    CacheEntry *slot = NULL;
+    if (cache != NULL && size > 0 && size <= CACHE_MAX_BYTES) {
+        slot = cache_slot(cache, bytes, size);
+        if (slot->size == size && memcmp(slot->bytes, bytes, (size_t)size) == 0) {
+            if (slot_out) *slot_out = slot;
+            Py_INCREF(slot->text);
+            return slot->text;
+        }
+    }
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)bytes, size, NULL);
+    if (text == NULL || slot == NULL) {
+        if (slot_out) *slot_out = NULL;
+        return text;
+    }
+    Py_XSETREF(slot->text, Py_NewRef(text));
+    slot->size = (uint8_t)size;
+    memcpy(slot->bytes, bytes, (size_t)size);
+    slot->wanted = -1; /* not known yet */
+    if (slot_out) *slot_out = slot;
+    return text;
+}
+
 /* A validated AnyValue as the Python value protobuf.value_of gives. */
 static PyObject *convert(Scan *scan, Py_ssize_t start, Py_ssize_t end) {
     const uint8_t *buf = scan->buf;
@@ -267,7 +324,7 @@ static PyObject *convert(Scan *scan, Py_ssize_t start, Py_ssize_t end) {
     next_field(buf, &pos, end, &f); /* validated by check_any_value */
     switch (f.number) {
     case 1:
-        return PyUnicode_DecodeUTF8((const char *)buf + f.start, f.end - f.start, NULL);
+        return cached_text(value_cache, buf + f.start, f.end - f.start, NULL);
     case 2:
         return PyBool_FromLong(f.value != 0);
     case 3:
@@ -289,14 +346,21 @@ static PyObject *convert(Scan *scan, Py_ssize_t start, Py_ssize_t end) {
 
 /* Add the attribute (a validated KeyValue) to ``attrs`` when its key is wanted. */
 static int add_attribute(Scan *scan, PyObject *attrs, const Field *key, const Field *value, int has_value) {
-    PyObject *name = PyUnicode_DecodeUTF8((const char *)scan->buf + key->start, key->end - key->start, NULL);
+    CacheEntry *slot = NULL;
+    int wanted;
+    PyObject *name = cached_text(scan->key_cache, scan->buf + key->start, key->end - key->start, &slot);
     if (name == NULL) return FAILED;
-    int wanted = PySet_Contains(scan->wanted, name);
+    if (slot != NULL && slot->wanted >= 0) {
+        wanted = slot->wanted;
+    } else {
+        wanted = PySet_Contains(scan->wanted, name);
+        if (slot != NULL && wanted >= 0) slot->wanted = wanted;
+    }
     if (wanted <= 0) {
         Py_DECREF(name);
         return wanted < 0 ? FAILED : OK;
     }
-    PyObject *converted = has_value ? convert(scan, value->start, value->end) : (Py_INCREF(Py_None), Py_None);
+    PyObject *converted = has_value ? convert(scan, value->start, value->end) : Py_NewRef(Py_None);
     if (converted == NULL) {
         Py_DECREF(name);
         return FAILED;
@@ -383,13 +447,33 @@ release:
     return result;
 }
 
-static int contains_marker(const uint8_t *buf, Py_ssize_t start, Py_ssize_t end, PyObject *markers) {
-    Py_ssize_t count = PyTuple_GET_SIZE(markers);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *marker = PyTuple_GET_ITEM(markers, i);
-        Py_ssize_t size = PyBytes_GET_SIZE(marker);
-        if (size <= end - start && memmem(buf + start, (size_t)(end - start), PyBytes_AS_STRING(marker), (size_t)size))
-            return 1;
+#define MAX_MARKERS 8
+
+/* The markers (attribute-key prefixes such as "gen_ai."). When they all end with the same byte,
+   a span is searched for that byte (memchr) and each hit is compared with the markers' other
+   bytes; otherwise each marker is searched for. */
+typedef struct {
+    Py_ssize_t count;
+    const char *bytes[MAX_MARKERS];
+    Py_ssize_t size[MAX_MARKERS];
+    int last; /* the byte every marker ends with, or -1 */
+} Markers;
+
+static int contains_marker(const uint8_t *buf, Py_ssize_t start, Py_ssize_t end, const Markers *m) {
+    if (m->last < 0) {
+        for (Py_ssize_t i = 0; i < m->count; i++) {
+            if (memmem(buf + start, (size_t)(end - start), m->bytes[i], (size_t)m->size[i])) return 1;
+        }
+        return 0;
+    }
+    const uint8_t *at = buf + start, *stop = buf + end;
+    while ((at = memchr(at, m->last, (size_t)(stop - at))) != NULL) {
+        Py_ssize_t head = at - buf + 1; /* one past the candidate marker's last byte */
+        for (Py_ssize_t i = 0; i < m->count; i++) {
+            if (head - m->size[i] >= start && memcmp(buf + head - m->size[i], m->bytes[i], (size_t)m->size[i]) == 0)
+                return 1;
+        }
+        at++;
     }
     return 0;
 }
@@ -476,15 +560,31 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         "scan(body: bytes, markers: tuple[bytes, ...], wanted: set[str], value_of, block_info, make_view)");
         return NULL;
     }
-    PyObject *markers = args[1];
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(markers); i++) {
-        PyObject *marker = PyTuple_GET_ITEM(markers, i);
+    Markers markers = {PyTuple_GET_SIZE(args[1]), {0}, {0}, -1};
+    if (markers.count > MAX_MARKERS) {
+        PyErr_SetString(PyExc_TypeError, "at most 8 markers");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < markers.count; i++) {
+        PyObject *marker = PyTuple_GET_ITEM(args[1], i);
         if (!PyBytes_Check(marker) || PyBytes_GET_SIZE(marker) == 0) {
             PyErr_SetString(PyExc_TypeError, "markers must be non-empty bytes");
             return NULL;
         }
+        markers.bytes[i] = PyBytes_AS_STRING(marker);
+        markers.size[i] = PyBytes_GET_SIZE(marker);
+        int last = (uint8_t)markers.bytes[i][markers.size[i] - 1];
+        markers.last = i == 0 || markers.last == last ? last : -2;
     }
-    Scan scan = {(const uint8_t *)PyBytes_AS_STRING(args[0]), args[2], args[3]};
+    if (markers.last == -2) markers.last = -1;
+    Scan scan = {(const uint8_t *)PyBytes_AS_STRING(args[0]), args[2], args[3], NULL};
+    if (PyFrozenSet_CheckExact(args[2])) {
+        if (key_cache_wanted != args[2]) {
+            cache_clear(key_cache);
+            Py_XSETREF(key_cache_wanted, Py_NewRef(args[2]));
+        }
+        scan.key_cache = key_cache;
+    }
     PyObject *block_info = args[4], *make = args[5];
     const uint8_t *buf = scan.buf;
     Py_ssize_t size = PyBytes_GET_SIZE(args[0]), pos = 0, received = 0;
@@ -517,7 +617,7 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         scope = (Range){ss.start, ss.end};
                     } else if (ss.number == 2) {
                         received++;
-                        if (contains_marker(buf, ss.start, ss.end, markers)) {
+                        if (contains_marker(buf, ss.start, ss.end, &markers)) {
                             SpanParts parts;
                             status = read_span(&scan, ss.start, ss.end, &parts);
                             if (status == OK && pending_add(&pending, &parts) != OK) {

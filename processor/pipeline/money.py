@@ -18,11 +18,11 @@ def to_pusd(amount: Decimal) -> tuple[int, bool]:
     """Return ``amount`` USD as whole pico-USD and whether it had to be rounded (half-even)."""
     if not amount:
         return 0, False
-    scaled = amount.scaleb(_PICO_EXPONENT)
-    whole = int(scaled)
-    if whole == scaled:
-        return whole, False
-    return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN)), True
+    numerator, denominator = amount.as_integer_ratio()  # exact (cheaper than Decimal arithmetic)
+    numerator *= PICO_PER_USD
+    if not numerator % denominator:
+        return numerator // denominator, False
+    return int(amount.scaleb(_PICO_EXPONENT).to_integral_value(rounding=ROUND_HALF_EVEN)), True
 
 
 def from_pusd(pusd: int) -> Decimal:

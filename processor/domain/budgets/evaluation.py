@@ -204,6 +204,8 @@ class BudgetBook:
     def add_calls(self, calls: Iterable[PricedCall]) -> set[str]:
         """Count committed calls; return the names of budgets whose current spend changed."""
         changed: set[str] = set()
+        if not self._trackers:
+            return changed
         for priced in calls:
             amount = priced.cost.total
             if amount == 0:

@@ -281,3 +281,38 @@ def test_repeat_prices_follow_the_period_and_tier_of_each_call() -> None:
     fresh = [Pricer().price(call("openai", "gpt-5", usage, service_tier=tier)) for tier in tiers]
     assert [pricer.price(call("openai", "gpt-5", usage, service_tier=tier)) for tier in tiers] == fresh
     assert fresh[0].input == Decimal("1.25") and fresh[1].input == Decimal("0.625")
+
+
+def test_the_cached_plans_price_every_bundled_model_as_cost_of_does() -> None:
+    """The hot path (per-token rates resolved once per model and period) against the plain rules."""
+    import random
+
+    from genai_prices import data_snapshot
+
+    from genai_cost.processor.domain.pricing import PROVIDER_IDS, cost_of
+
+    rng = random.Random(7)
+    snapshot = data_snapshot.get_snapshot()
+    ours = {gp_id: name for name, gp_id in PROVIDER_IDS.items() if gp_id}
+    pricer = Pricer()
+    compared = 0
+    for provider in snapshot.providers:
+        if provider.id not in ours:
+            continue
+        for model in provider.models:
+            for _ in range(3):
+                cache_write = rng.choice([0, rng.randint(1, 50_000)])
+                usage = TokenUsage(
+                    rng.randint(0, 400_000),
+                    rng.choice([0, rng.randint(1, 300_000)]),
+                    cache_write,
+                    rng.randint(0, 20_000),
+                    rng.choice([0, rng.randint(1, 5_000)]),
+                )
+                c = call(ours[provider.id], model.id, usage, cache_write_1h=rng.randint(0, cache_write))
+                prices = pricer.lookup(c.provider, model.id, dt.datetime.fromtimestamp(c.end_time_ns / 1e9, dt.UTC))
+                if prices is None:
+                    continue
+                assert pricer.price(c) == cost_of(c, prices), (provider.id, model.id, usage)
+                compared += 1
+    assert compared > 500
