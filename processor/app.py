@@ -194,7 +194,7 @@ class App:
         self.totals = Totals(
             cfg.label_value_limit, cfg.overflow_value, tuple(dict.fromkeys(cfg.tag_attributes.values()))
         )
-        loaded = self.totals.load(self.ledger.iter_totals())
+        loaded = self.totals.add_groups(self.ledger.iter_totals())
         logger.info("ledger %s: %d recorded calls loaded into the totals", cfg.ledger_path, loaded)
         self.registry.register(TotalsCollector(self.totals))
         metrics = ProcessorMetrics(self.registry)

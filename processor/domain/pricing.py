@@ -35,6 +35,7 @@ from genai_prices import types as gp
 
 from genai_cost.processor.domain.price_overrides import PriceOverride
 from genai_cost.processor.domain.records import UNPRICED, Cost, LlmCall, Outcome, PriceSource, TokenUsage
+from genai_cost.processor.domain.records_fast import new_cost
 
 MILLION = Decimal(1_000_000)
 _NS_PER_DAY = 86_400 * 10**9
@@ -319,7 +320,7 @@ class _Plan:
             else:
                 append(Decimal(count) * rate.at(total_input) / MILLION)  # type: ignore[union-attr]
         input_cost, cache_read_cost, cache_write_5m, cache_write_1h, output_cost, reasoning_cost = amounts
-        return Cost(
+        return new_cost(  # Cost(...), positional
             self.source, input_cost, cache_read_cost, cache_write_5m + cache_write_1h, output_cost, reasoning_cost
         )
 

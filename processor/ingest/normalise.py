@@ -19,6 +19,7 @@ from genai_cost.processor.domain.attribution import (
     tags,
 )
 from genai_cost.processor.domain.records import Outcome, TokenUsage
+from genai_cost.processor.domain.records_fast import new_llm_call, new_token_usage
 from genai_cost.processor.ingest.dialects import (
     anthropic_sdk,
     openinference,
@@ -37,7 +38,6 @@ from genai_cost.processor.ingest.model import (
     SpanView,
 )
 from genai_cost.processor.ingest.providers import normalise_provider
-from genai_cost.processor.ingest.records_fast import new_llm_call, new_token_usage
 from genai_cost.processor.ingest.values import InvalidSpan, text
 
 #: Most specific first; semconv claims everything left.
@@ -66,13 +66,31 @@ def span_keys(options: IngestOptions) -> frozenset[str]:
     return found[1]
 
 
+#: The attribute keys any dialect's ``claims`` reads; without them, only the scope can decide.
+CLAIM_KEYS: frozenset[str] = frozenset().union(*(dialect.CLAIM_KEYS for dialect in DIALECTS))
+_SCOPE_CACHE_LIMIT = 256
+_dialect_by_scope: dict[tuple[str, str], ModuleType] = {}
+
+
+def claiming_dialect(span: SpanView) -> ModuleType:
+    """The first dialect that claims the span (semconv claims every span)."""
+    if CLAIM_KEYS.isdisjoint(span.attributes):
+        # The claims depend on the scope only: ask once per scope, with no attributes.
+        scope = (span.scope_name, span.scope_version)
+        found = _dialect_by_scope.get(scope)
+        if found is None:
+            if len(_dialect_by_scope) >= _SCOPE_CACHE_LIMIT:
+                _dialect_by_scope.clear()
+            bare = SpanView("", "", None, 0, 0, 0, {}, span.scope_name, span.scope_version, {})
+            found = _dialect_by_scope[scope] = next(d for d in DIALECTS if d.claims(bare))
+        return found
+    return next(dialect for dialect in DIALECTS if dialect.claims(span))
+
+
 def read_span(span: SpanView) -> Reading:
     """The first dialect that claims the span reads it (raises InvalidSpan on bad values)."""
-    for dialect in DIALECTS:
-        if dialect.claims(span):
-            reading: Reading = dialect.read(span)
-            return reading
-    raise AssertionError("semconv claims every span")  # pragma: no cover
+    reading: Reading = claiming_dialect(span).read(span)
+    return reading
 
 
 def _usage(reading: Reading, span: SpanView) -> TokenUsage:

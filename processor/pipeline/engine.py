@@ -23,6 +23,7 @@ from typing import Final, Protocol
 
 from genai_cost.processor.domain.dedup import link_duplicates, provider_call_key
 from genai_cost.processor.domain.records import Cost, LlmCall, PricedCall
+from genai_cost.processor.domain.records_fast import new_priced_call
 from genai_cost.processor.pipeline.nesting import DEFAULT_WINDOW_CALLS, Link, NestedWindow
 from genai_cost.processor.pipeline.observer import NullObserver, PipelineObserver
 from genai_cost.processor.pipeline.ports import DuplicateKind, LedgerEntry, LedgerStore, RowError
@@ -212,7 +213,7 @@ class Pipeline:
                 rejected.append(SpanRejection("pricing_error", call.trace_id, call.span_id, f"pricing failed: {exc}"))
                 continue
             try:
-                entries.append(prepare(PricedCall(call, cost)))
+                entries.append(prepare(new_priced_call(call, cost)))  # PricedCall(call, cost)
             except RowError as exc:
                 rejected.append(SpanRejection("out_of_range", call.trace_id, call.span_id, str(exc)))
         return entries, rejected
@@ -283,7 +284,7 @@ class Pipeline:
                 work.ticket.done(exc)
             return
         self.observer.commit_duration(time.perf_counter() - started, True)
-        self.totals.add(result.inserted)
+        self.totals.add_groups(result.groups)
         observer = self.observer
         if nested:
             result.add_duplicate(DuplicateKind.NESTED, nested)

@@ -56,9 +56,10 @@ class NestedWindow:
 
     def __init__(self, capacity: int = DEFAULT_WINDOW_CALLS) -> None:
         self._capacity = capacity
-        self._by_span: dict[str, _Recorded] = {}
-        self._by_parent: dict[str, _Recorded] = {}
-        self._order: deque[tuple[str, str | None]] = deque()  # (span key, parent key)
+        # Keys are (trace id, span id) pairs: the ids' string hashes are cached, a joined string's are not.
+        self._by_span: dict[tuple[str, str], _Recorded] = {}
+        self._by_parent: dict[tuple[str, str], _Recorded] = {}
+        self._order: deque[tuple[tuple[str, str], tuple[str, str] | None]] = deque()  # (span key, parent key)
 
     def __len__(self) -> int:
         return len(self._by_span)
@@ -70,12 +71,12 @@ class NestedWindow:
         trace = call.trace_id
         link = Link.NONE
         if call.parent_span_id:
-            parent = self._by_span.get(trace + call.parent_span_id)
+            parent = self._by_span.get((trace, call.parent_span_id))
             if parent is not None:
                 link = classify(call, parent)
                 if link is Link.DUPLICATE:
                     return link
-        child = self._by_parent.get(trace + call.span_id)
+        child = self._by_parent.get((trace, call.span_id))
         if child is not None:
             link = classify(call, child)
         return link
@@ -85,10 +86,10 @@ class NestedWindow:
         if self._capacity <= 0:
             return
         trace = call.trace_id
-        key = trace + call.span_id
+        key = (trace, call.span_id)
         recorded = (call.provider, call.response_id, call.usage if call.usage_reported else None)
         self._by_span[key] = recorded
-        parent_key = trace + call.parent_span_id if call.parent_span_id else None
+        parent_key = (trace, call.parent_span_id) if call.parent_span_id else None
         if parent_key is not None:
             self._by_parent[parent_key] = recorded
         self._order.append((key, parent_key))
@@ -100,7 +101,6 @@ class NestedWindow:
 
     def discard(self, call: LlmCall) -> None:
         """Forget a call that was staged but not committed (its queue slot ages out normally)."""
-        key = call.trace_id + call.span_id
-        self._by_span.pop(key, None)
+        self._by_span.pop((call.trace_id, call.span_id), None)
         if call.parent_span_id:
-            self._by_parent.pop(call.trace_id + call.parent_span_id, None)
+            self._by_parent.pop((call.trace_id, call.parent_span_id), None)

@@ -57,6 +57,7 @@ class CommitResult:
     inserted: list[LedgerEntry] = field(default_factory=list)
     duplicates: dict[DuplicateKind, int] = field(default_factory=dict)
     rounded_costs: int = 0  # cost values finer than a pico-USD, rounded half-even
+    groups: list[TotalsRow] = field(default_factory=list)  # ``inserted`` summed per group
 
     def add_duplicate(self, kind: DuplicateKind, count: int = 1) -> None:
         self.duplicates[kind] = self.duplicates.get(kind, 0) + count

@@ -10,9 +10,8 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from genai_cost.processor.domain.records import PriceSource
 from genai_cost.processor.pipeline.labels import DEFAULT_LABEL_VALUE_LIMIT, DEFAULT_OVERFLOW_VALUE, LabelCap
-from genai_cost.processor.pipeline.ports import LedgerEntry, TotalsRow
+from genai_cost.processor.pipeline.ports import TotalsRow
 
 SeriesKey = tuple[str, ...]
 """(agent, provider, model, operation, *tag values), after the label caps."""
@@ -43,7 +42,7 @@ class TotalsSnapshot:
 
 
 class Totals:
-    """Running totals per capped label set; ``add`` on the writer thread, ``snapshot`` anywhere.
+    """Running totals per capped label set; ``add_groups`` on the writer thread, ``snapshot`` anywhere.
 
     ``tag_labels`` are the configured tag dimensions (e.g. team, tenant): extra labels after the
     fixed ones, each capped like them; a call without a tag has the empty value (no label).
@@ -77,8 +76,11 @@ class Totals:
             series = self._series[key] = SeriesTotals([0] * 5, [0] * 5, 0, {})
         return series
 
-    def load(self, rows: Iterable[TotalsRow]) -> int:
-        """Add the ledger's sums (at start-up, before any commit); return the requests loaded."""
+    def add_groups(self, rows: Iterable[TotalsRow]) -> int:
+        """Add sums per group of recorded calls (the ledger's at start-up, then each commit's).
+
+        Returns the number of requests added.
+        """
         loaded = 0
         with self._lock:
             for row in rows:
@@ -95,38 +97,6 @@ class Totals:
                     self._unpriced[pm] = self._unpriced.get(pm, 0) + row.requests
                 loaded += row.requests
         return loaded
-
-    def add(self, entries: Sequence[LedgerEntry]) -> None:
-        """Add newly committed calls (their pico-USD amounts were computed once, for the row)."""
-        unpriced = PriceSource.UNPRICED
-        with self._lock:
-            for entry in entries:
-                priced = entry.priced
-                call = priced.call
-                key = self._key(call.agent, call.provider, call.model, call.operation, call.tags)
-                series = self._series.get(key) or self._series_for(key)
-                usage = call.usage
-                tokens = series.tokens
-                tokens[0] += usage.input
-                tokens[1] += usage.cache_read
-                tokens[2] += usage.cache_write
-                tokens[3] += usage.output
-                tokens[4] += usage.reasoning
-                split = entry.pusd
-                cost = series.cost_pusd
-                cost[0] += split[0]
-                cost[1] += split[1]
-                cost[2] += split[2]
-                cost[3] += split[3]
-                cost[4] += split[4]
-                if priced.cost.total_override is not None:
-                    series.unsplit_pusd += entry.total_pusd - sum(split)
-                requests = series.requests
-                outcome = call.outcome
-                requests[outcome] = requests.get(outcome, 0) + 1
-                if priced.cost.source is unpriced:
-                    pm = (key[1], key[2])
-                    self._unpriced[pm] = self._unpriced.get(pm, 0) + 1
 
     def snapshot(self) -> TotalsSnapshot:
         """A copy that later commits do not change (cheap: a few hundred series)."""

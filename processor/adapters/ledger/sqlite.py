@@ -10,8 +10,8 @@ Write path: every index grows at its right edge (``calls_span_end`` leads with t
 ``calls_agent_time`` with one of a few agents), rows go in with multi-row INSERT statements, and
 (provider, response id) duplicates are found in memory (:mod:`.recent_responses`), so an insert
 dirties the last pages of its B-trees instead of a random page per unique index. Each commit also
-adds its calls to the running sums per group (:mod:`.totals_table`), which start-up reads instead
-of scanning every call.
+adds its calls' sums per group to the running sums (:mod:`.totals_table`), which start-up reads
+instead of scanning every call, and returns them for the in-memory totals.
 """
 
 from __future__ import annotations
@@ -219,7 +219,8 @@ class SqliteLedger:
                         result.inserted = staged
                     else:
                         keys, row_ids = self._sort_ignored(conn, staged, keys, before, result)
-                    totals_table.add_calls_after(conn, before, before + inserted)
+                    groups = totals_table.group_sums([entry.row for entry in result.inserted], row_ids)
+                    totals_table.add_groups(conn, groups, before + inserted)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -229,6 +230,7 @@ class SqliteLedger:
                 raise LedgerError(f"ledger commit failed: {exc}") from exc
             self._max_id = before + inserted
             self._remember(keys, row_ids)
+            result.groups = [sums for _, sums in groups]
         result.rounded_costs = sum(entry.rounded for entry in entries)
         return result
 

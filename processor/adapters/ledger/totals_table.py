@@ -3,10 +3,11 @@
 The counters of ``/metrics`` resume from these sums at start-up, so a restart reads one row per
 group instead of scanning every call (about 33 s at 10 M calls). The sums cover the calls up to
 ``call_totals_state.covered_id``:
-- the writer folds each commit's new calls in, in the same transaction (:func:`add_calls_after`);
+- the writer sums each commit's new rows per group (:func:`group_sums`) and adds them in the same
+  transaction (:func:`add_groups`); the same sums update the in-memory totals behind ``/metrics``;
 - re-pricing a covered call moves its sums between groups (trigger ``call_totals_follow_repricing``);
 - at start-up, calls beyond ``covered_id`` (written by another tool, or before schema 5) are
-  folded in first (:func:`catch_up`).
+  summed in SQL first (:func:`catch_up`).
 
 Costs are summed as two parts (``schema.COST_SPLIT``) so no SQL integer overflows.
 """
@@ -14,10 +15,11 @@ Costs are summed as two parts (``schema.COST_SPLIT``) so no SQL integer overflow
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Sequence
+from typing import Any, Final
 
 from genai_cost.processor.adapters.ledger.schema import (
+    CALL_COLUMNS,
     COST_COLUMNS,
     COST_SPLIT,
     TOKEN_COLUMNS,
@@ -41,6 +43,95 @@ _ADD_CALLS_AFTER: Final = (
 )
 _READ: Final = f"SELECT {', '.join(TOTALS_COLUMNS)} FROM call_totals ORDER BY first_id"
 _COSTS_AT: Final = TOTALS_COLUMNS.index(f"{COST_COLUMNS[0]}_high")
+_UPSERT: Final = (
+    f"INSERT INTO call_totals ({', '.join(TOTALS_COLUMNS)}) VALUES ({', '.join('?' for _ in TOTALS_COLUMNS)}) "
+    + TOTALS_ON_CONFLICT
+)
+_UNPRICED_TEXT: Final = PriceSource.UNPRICED.value
+# Where a group's key and sums sit in a ledger row (``schema.CALL_COLUMNS`` order).
+_AGENT, _PROVIDER, _MODEL, _OPERATION, _OUTCOME, _TAGS, _PRICE_SOURCE = (
+    CALL_COLUMNS.index(c) for c in ("agent", "provider", "model", "operation", "outcome", "tags", "price_source")
+)
+_T0, _T1, _T2, _T3, _T4, _C0, _C1, _C2, _C3, _C4, _C5 = (CALL_COLUMNS.index(c) for c in TOKEN_COLUMNS + COST_COLUMNS)
+
+GroupKey = tuple[str, str, str, str, str, bool, str]
+"""``schema.TOTALS_KEY`` values of a group: agent, provider, model, operation, outcome, unpriced, tags."""
+
+
+def group_sums(rows: Sequence[tuple[Any, ...]], row_ids: Sequence[int]) -> list[tuple[int, TotalsRow]]:
+    """The sums per group of newly inserted ``rows`` (``CALL_COLUMNS`` order) with ids ``row_ids``.
+
+    Returns (id of the group's first row, sums) per group, in the order of their first rows.
+    """
+    sums: dict[GroupKey, list[int]] = {}
+    for row, row_id in zip(rows, row_ids, strict=True):
+        key = (
+            row[_AGENT], row[_PROVIDER], row[_MODEL], row[_OPERATION], row[_OUTCOME],
+            row[_PRICE_SOURCE] == _UNPRICED_TEXT, row[_TAGS],
+        )  # fmt: skip
+        group = sums.get(key)
+        if group is None:
+            sums[key] = [
+                row_id, 1, row[_T0], row[_T1], row[_T2], row[_T3], row[_T4],
+                row[_C0], row[_C1], row[_C2], row[_C3], row[_C4], row[_C5],
+            ]  # fmt: skip
+            continue
+        group[1] += 1
+        group[2] += row[_T0]
+        group[3] += row[_T1]
+        group[4] += row[_T2]
+        group[5] += row[_T3]
+        group[6] += row[_T4]
+        group[7] += row[_C0]
+        group[8] += row[_C1]
+        group[9] += row[_C2]
+        group[10] += row[_C3]
+        group[11] += row[_C4]
+        group[12] += row[_C5]
+    return [
+        (
+            g[0],
+            TotalsRow(
+                agent=key[0],
+                provider=key[1],
+                model=key[2],
+                operation=key[3],
+                outcome=key[4],
+                unpriced=key[5],
+                requests=g[1],
+                tokens=(g[2], g[3], g[4], g[5], g[6]),
+                cost_pusd=(g[7], g[8], g[9], g[10], g[11]),
+                cost_total_pusd=g[12],
+                tags=key[6],
+            ),
+        )
+        for key, g in sums.items()
+    ]
+
+
+def add_groups(conn: sqlite3.Connection, groups: Sequence[tuple[int, TotalsRow]], new_covered_id: int) -> None:
+    """Add :func:`group_sums` of the newest calls (ids up to ``new_covered_id``) in the caller's transaction."""
+    rows = []
+    for first_id, g in groups:
+        costs = (*g.cost_pusd, g.cost_total_pusd)
+        rows.append(
+            (
+                g.agent,
+                g.provider,
+                g.model,
+                g.operation,
+                g.outcome,
+                g.unpriced,
+                g.tags,
+                first_id,
+                g.requests,
+                *g.tokens,
+                *(part for cost in costs for part in divmod(cost, COST_SPLIT)),
+            )
+        )
+    if rows:
+        conn.executemany(_UPSERT, rows)
+    conn.execute("UPDATE call_totals_state SET covered_id = ?", (new_covered_id,))
 
 
 def add_calls_after(conn: sqlite3.Connection, last_covered_id: int, new_covered_id: int) -> None:

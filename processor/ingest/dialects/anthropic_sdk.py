@@ -13,6 +13,8 @@ from genai_cost.processor.ingest.values import token_count
 
 NAME = "anthropic-sdk"
 _SCOPE_PREFIX = "com.anthropic.sdk"
+#: The attribute keys :func:`claims` reads (none: the scope decides).
+CLAIM_KEYS: frozenset[str] = frozenset()
 _CACHE_1H = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
 
 #: Every attribute key this dialect reads.

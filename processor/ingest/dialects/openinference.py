@@ -18,6 +18,8 @@ from genai_cost.processor.ingest.values import first_count, first_text, text
 
 NAME = "openinference"
 KIND = "openinference.span.kind"
+#: The attribute keys :func:`claims` reads.
+CLAIM_KEYS = frozenset((KIND,))
 _OPERATIONS = {"LLM": "chat", "EMBEDDING": "embeddings"}
 
 PROMPT = "llm.token_count.prompt"

@@ -24,6 +24,8 @@ _SCOPE_PREFIX = "openlit."
 _CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
 _FLOAT_QUANTUM = Decimal("1e-12")
 _SDK_NAME = "telemetry.sdk.name"
+#: The attribute keys :func:`claims` reads.
+CLAIM_KEYS = frozenset((_SDK_NAME,))
 _STREAM = "gen_ai.request.stream"
 
 #: Every attribute key this dialect reads.

@@ -16,6 +16,8 @@ NAME = "semconv"
 
 #: Every attribute key this dialect reads.
 KEYS = base.KEYS
+#: The attribute keys :func:`claims` reads (none: it claims every span).
+CLAIM_KEYS: frozenset[str] = frozenset()
 
 
 def claims(span: SpanView) -> bool:

@@ -24,6 +24,8 @@ _OPENAI_SCOPE = "opentelemetry.instrumentation.openai.v1"
 _STREAM_BUG_VERSIONS = ((0, 0), (0, 62, 4))  # inclusive range verified against recorded spans
 _ENTITY = "traceloop.entity.name"
 _TOTAL = "llm.usage.total_tokens"
+#: The attribute keys :func:`claims` reads.
+CLAIM_KEYS = frozenset((_SPAN_KIND, _ENTITY, _TOTAL))
 _STREAMING = "gen_ai.is_streaming"
 _OUTPUT = "gen_ai.usage.output_tokens"
 _RESPONSE_MODEL = "gen_ai.response.model"

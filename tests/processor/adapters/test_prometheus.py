@@ -38,8 +38,8 @@ def test_collector_exposes_the_snapshot_exactly(tmp_path: Path, calls: Any) -> N
         ),
         ledger.prepare(calls.priced(calls.call(provider="p3", response_model="m3"), Cost(PriceSource.UNPRICED))),
     ]
+    totals.add_groups(ledger.commit(entries).groups)
     ledger.close()
-    totals.add(entries)
     registry = CollectorRegistry()
     registry.register(TotalsCollector(totals))
     ProcessorMetrics(registry)

@@ -19,12 +19,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from genai_cost.processor.domain import attribution
 from genai_cost.processor.domain.records import LlmCall, TokenUsage
+from genai_cost.processor.domain.records_fast import new_llm_call, new_token_usage, positional_constructor
 from genai_cost.processor.ingest import IngestOptions, OtlpDecodeError, Rejection, decode_json, decode_protobuf
 from genai_cost.processor.ingest.attribute_maps import SpanAttributeMaps, any_value, value_of, wanted_attributes
 from genai_cost.processor.ingest.dialects import openinference, traceloop
 from genai_cost.processor.ingest.model import SpanView
-from genai_cost.processor.ingest.normalise import SPAN_KEYS, read_span, span_keys
-from genai_cost.processor.ingest.records_fast import new_llm_call, new_token_usage, positional_constructor
+from genai_cost.processor.ingest.normalise import DIALECTS, SPAN_KEYS, claiming_dialect, read_span, span_keys
 
 TRACE = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 GOOD = {
@@ -292,3 +292,29 @@ def test_positional_constructor_keeps_classes_it_cannot_build() -> None:
 
     assert positional_constructor(Checked) is Checked
     assert positional_constructor(Mutable) is Mutable
+
+
+@pytest.mark.parametrize(
+    ("scope", "attrs"),
+    [
+        ("", {}),
+        ("", {"openinference.span.kind": "LLM"}),
+        ("", {"telemetry.sdk.name": "openlit"}),
+        ("openlit.instrumentation.openai", {"gen_ai.usage.input_tokens": 1}),
+        ("com.anthropic.sdk.python", {"gen_ai.usage.output_tokens": 1}),
+        ("opentelemetry.instrumentation.anthropic", {}),
+        ("", {"traceloop.entity.name": "x"}),
+        ("", {"llm.usage.total_tokens": 3}),
+    ],
+)
+def test_claims_read_only_their_claim_keys_so_the_scope_cache_picks_the_same_dialect(
+    scope: str, attrs: dict[str, Any]
+) -> None:
+    for dialect in DIALECTS:
+        view = SpanView(TRACE.hex(), sid(1), None, 1, 2, 0, _spy(attrs), scope, "0.40.0", {})
+        dialect.claims(view)
+        assert view.attributes.seen <= dialect.CLAIM_KEYS, dialect.NAME  # type: ignore[attr-defined]
+    view = SpanView(TRACE.hex(), sid(1), None, 1, 2, 0, dict(attrs), scope, "0.40.0", {})
+    expected = next(dialect for dialect in DIALECTS if dialect.claims(view))
+    assert claiming_dialect(view) is expected
+    assert claiming_dialect(view) is expected  # from the cache when no claim key is present

@@ -65,7 +65,7 @@ def test_tags_are_labels_capped_per_label_and_reloaded_from_the_ledger(tmp_path:
     # After a restart the same series come back from the ledger (the cap applies in load order).
     reopened = SqliteLedger(tmp_path / "ledger.sqlite3", synchronous="normal")
     restored = Totals(label_value_limit=2, tag_labels=TAGS)
-    restored.load(reopened.iter_totals())
+    restored.add_groups(reopened.iter_totals())
     assert _requests(restored) == expected
     reopened.close()
 
