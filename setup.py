@@ -2,8 +2,9 @@
 
 ``instrumentation/`` -> ``genai_cost.instrumentation``, ``processor/`` -> ``genai_cost.processor``,
 ``tests/fakes/`` -> ``genai_cost.fakes`` (the fake LLM server, used by tests and the demo).
-The ingest fast path ``genai_cost.processor.ingest._spanscan`` is compiled from C when a compiler is
-available; without one the package installs and ``ingest.protobuf`` uses its Python path.
+Two hot-path helpers are compiled from C when a compiler is available (without one the package
+installs and uses their Python equivalents): ``genai_cost.processor.ingest._spanscan`` (OTLP
+protobuf -> span views) and ``genai_cost.processor.domain._slots`` (record constructors).
 Everything else lives in ``pyproject.toml``.
 """
 
@@ -33,10 +34,11 @@ def _packages() -> tuple[list[str], dict[str, str]]:
 
 
 PACKAGES, PACKAGE_DIR = _packages()
-SPANSCAN = Extension(
-    "genai_cost.processor.ingest._spanscan",
-    ["processor/ingest/_spanscan.c"],
-    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
-    optional=True,
-)
-setup(packages=PACKAGES, package_dir=PACKAGE_DIR, ext_modules=[SPANSCAN])
+COMPILE_ARGS = ["-O2", "-std=c11", "-Wall", "-Wextra"]
+EXTENSIONS = [
+    Extension("genai_cost.processor.ingest._spanscan", ["processor/ingest/_spanscan.c"], optional=True,
+              extra_compile_args=COMPILE_ARGS),
+    Extension("genai_cost.processor.domain._slots", ["processor/domain/_slots.c"], optional=True,
+              extra_compile_args=COMPILE_ARGS),
+]  # fmt: skip
+setup(packages=PACKAGES, package_dir=PACKAGE_DIR, ext_modules=EXTENSIONS)

@@ -68,7 +68,7 @@ def _llm_attributes(i: int, rng: random.Random) -> list[KeyValue]:
         _kv("gen_ai.request.model", model),
         _kv("gen_ai.response.model", model),
         _kv("gen_ai.response.id", f"chatcmpl-{RESPONSE_MARK}{i:016d}"),
-        _kv("gen_ai.usage.input_tokens", rng.randint(50, 5000)),
+        _kv("gen_ai.usage.input_tokens", rng.randint(200, 5000)),  # >= cache reads: every span is valid
         _kv("gen_ai.usage.output_tokens", rng.randint(10, 800)),
         _kv("gen_ai.usage.cache_read.input_tokens", rng.choice([0, 0, 32, 128])),
         _kv("gen_ai.agent.name", rng.choice(["planner", "researcher", "writer", "critic"])),

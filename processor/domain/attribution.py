@@ -19,6 +19,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from genai_cost.processor.domain.records_fast import positional_constructor
+
 UNKNOWN_SERVICE = "unknown_service"
 _ASSOC = "traceloop.association.properties."
 
@@ -47,6 +49,7 @@ class Attribution:
 
 
 NOTHING = Attribution()
+_new_attribution = positional_constructor(Attribution)  # Attribution(agent, session, user), positional
 
 
 def _as_text(value: object) -> str | None:
@@ -97,7 +100,7 @@ def span_attribution(attrs: Mapping[str, object]) -> Attribution:
         user = user or _as_text(meta.get("user_id"))
     if agent is None and session is None and user is None:
         return NOTHING
-    return Attribution(agent, session, user)
+    return _new_attribution(agent, session, user)
 
 
 def inherit(own: Attribution, ancestor: Attribution) -> Attribution:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from genai_cost.processor.domain.records import LlmCall
+from genai_cost.processor.domain.records_fast import positional_constructor
 
 #: An OTLP ``AnyValue`` as Python: str, bool, int, float, bytes, list (array) or dict (kvlist).
 AttrValue = str | bool | int | float | bytes | list | dict | None
@@ -74,6 +75,10 @@ class SpanView:
     ids_valid: bool = True
     id_problem: str = ""
     message: Any = None  # the parsed protobuf Span, when ``attributes`` is not in recorded order
+
+
+new_span_view: Callable[..., SpanView] = positional_constructor(SpanView)
+"""``SpanView(*fields)`` for the hot path (positional, in field order)."""
 
 
 def recorded_order(span: SpanView) -> list[str]:

@@ -44,6 +44,7 @@ from genai_cost.processor.ingest.model import (
     IngestOptions,
     OtlpDecodeError,
     SpanView,
+    new_span_view,
 )
 from genai_cost.processor.ingest.normalise import build_batch, span_keys
 from genai_cost.processor.ingest.wire import ResourceBlock, ScopeBlock, SpanRange, walk_request
@@ -148,7 +149,7 @@ def _scanned(body: bytes, wanted: frozenset[str]) -> tuple[int, list[SpanView]] 
     if _spanscan is None:
         return None
     try:
-        return _spanscan.scan(body, MARKERS, wanted, value_of, lambda *at: _block_info(body, *at), SpanView)
+        return _spanscan.scan(body, MARKERS, wanted, value_of, lambda *at: _block_info(body, *at), new_span_view)
     except DecodeError:  # a resource or scope does not parse: the Python path names it precisely
         return None
 

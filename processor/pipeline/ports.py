@@ -26,6 +26,7 @@ class RowError(ValueError):
     """A call that the ledger cannot hold (e.g. a count or cost beyond 64-bit integers)."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class LedgerEntry:
     """A priced call with its backend row, prepared once before the commit (off the writer thread).
 
@@ -33,21 +34,11 @@ class LedgerEntry:
     pico-USD, computed once for both the row and the totals.
     """
 
-    __slots__ = ("priced", "pusd", "rounded", "row", "total_pusd")
-
-    def __init__(
-        self,
-        priced: PricedCall,
-        row: tuple[object, ...],
-        pusd: tuple[int, int, int, int, int],
-        total_pusd: int,
-        rounded: int = 0,
-    ) -> None:
-        self.priced = priced
-        self.row = row
-        self.pusd = pusd
-        self.total_pusd = total_pusd
-        self.rounded = rounded  # cost values that were rounded to a whole pico-USD
+    priced: PricedCall
+    row: tuple[object, ...]
+    pusd: tuple[int, int, int, int, int]
+    total_pusd: int
+    rounded: int = 0  # cost values that were rounded to a whole pico-USD
 
 
 @dataclass(slots=True)

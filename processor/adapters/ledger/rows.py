@@ -6,10 +6,12 @@ import orjson
 
 from genai_cost.processor.adapters.ledger.schema import COST_COLUMNS, TOKEN_COLUMNS
 from genai_cost.processor.domain.records import Outcome, PricedCall, PriceSource
+from genai_cost.processor.domain.records_fast import positional_constructor
 from genai_cost.processor.pipeline.money import cost_pusd
 from genai_cost.processor.pipeline.ports import LedgerEntry, RowError
 
 INT64_MAX = 2**63 - 1
+_new_entry = positional_constructor(LedgerEntry)  # LedgerEntry(priced, row, pusd, total, rounded)
 _TEXT = {member: member.value for enum in (Outcome, PriceSource) for member in enum}
 """Enum member -> its stored text (``.value`` of an Enum is a slow descriptor)."""
 
@@ -56,7 +58,7 @@ def to_entry(priced: PricedCall, ingested_at_ns: int) -> LedgerEntry:
         cache_1h,
         call.service_tier,
     )
-    return LedgerEntry(priced, row, split, total, rounded)
+    return _new_entry(priced, row, split, total, rounded)
 
 
 _COLUMNS = (*TOKEN_COLUMNS, "cache_write_1h_tokens", *COST_COLUMNS)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 
+from genai_cost.processor.domain.records_fast import positional_constructor
 from genai_cost.processor.ingest.model import AttrValue
 from genai_cost.processor.ingest.values import first_count, first_text
 
@@ -61,6 +62,10 @@ class Reading:
     @property
     def has_usage(self) -> bool:
         return self.input is not None or self.output is not None
+
+
+new_reading: Callable[..., Reading] = positional_constructor(Reading)
+"""``Reading(*fields)`` for the hot path (positional, in field order)."""
 
 
 # Semantic-convention usage keys, newest first, then the deprecated and peer spellings.
@@ -129,7 +134,7 @@ def read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
     if role is Role.CONTEXT:
         return Reading(dialect, role)
     # Positional, in field order; arguments are read (and may raise) in the order written.
-    return Reading(
+    return new_reading(
         dialect,
         role,
         operation or "chat",

@@ -286,12 +286,12 @@ def test_positional_constructor_keeps_classes_it_cannot_build() -> None:
             if self.value < 0:
                 raise ValueError("negative")
 
-    @dataclasses.dataclass(slots=True)
-    class Mutable:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
         value: int
 
     assert positional_constructor(Checked) is Checked
-    assert positional_constructor(Mutable) is Mutable
+    assert positional_constructor(NoSlots) is NoSlots
 
 
 @pytest.mark.parametrize(
