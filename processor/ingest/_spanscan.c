@@ -643,9 +643,69 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* pick(attrs, plan, max_count): for each (keys, kind) of ``plan``, the first value among ``keys``
+   as values.first_count (kind 0) or values.first_text (kind 1) give it, when every value met is
+   plain (a count is an int in 0..max_count, a text a str); None as soon as one is not, so the
+   caller runs the Python readers, which give the same values or the precise error. */
+static PyObject *pick(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyDict_Check(args[0]) || !PyTuple_Check(args[1]) || !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "pick(attrs: dict, plan: tuple[tuple[tuple[str, ...], int], ...], max_count)");
+        return NULL;
+    }
+    PyObject *attrs = args[0], *plan = args[1];
+    long long max_count = PyLong_AsLongLong(args[2]);
+    if (max_count == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(plan);
+    PyObject *result = PyTuple_New(count);
+    if (result == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *entry = PyTuple_GET_ITEM(plan, i);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(entry, 0))) {
+            Py_DECREF(result);
+            PyErr_SetString(PyExc_TypeError, "plan entries must be (keys, kind)");
+            return NULL;
+        }
+        PyObject *keys = PyTuple_GET_ITEM(entry, 0);
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1));
+        PyObject *found = Py_None;
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys); k++) {
+            PyObject *value = PyDict_GetItemWithError(attrs, PyTuple_GET_ITEM(keys, k)); /* borrowed */
+            if (value == NULL) {
+                if (PyErr_Occurred()) {
+                    Py_DECREF(result);
+                    return NULL;
+                }
+                continue;
+            }
+            if (kind == 0) { /* first_count: the first present key decides */
+                if (!PyLong_CheckExact(value)) goto not_plain;
+                int overflow;
+                long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+                if (overflow || n < 0 || n > max_count) goto not_plain;
+                found = value;
+                break;
+            }
+            if (value == Py_None) continue; /* first_text: absent, empty and None are skipped */
+            if (!PyUnicode_CheckExact(value)) goto not_plain;
+            if (PyUnicode_GET_LENGTH(value) > 0) {
+                found = value;
+                break;
+            }
+        }
+        PyTuple_SET_ITEM(result, i, Py_NewRef(found));
+    }
+    return result;
+not_plain:
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef METHODS[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(body, markers, wanted, value_of, block_info, make_view) -> (spans_received, views) | None"},
+    {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
+     "pick(attrs, plan, max_count) -> the first plain value per (keys, kind) of plan | None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,7 +10,12 @@ from enum import Enum
 
 from genai_cost.processor.domain.records_fast import positional_constructor
 from genai_cost.processor.ingest.model import AttrValue
-from genai_cost.processor.ingest.values import first_count, first_text
+from genai_cost.processor.ingest.values import MAX_TOKENS_PER_CALL, first_count, first_text
+
+try:
+    from genai_cost.processor.ingest._spanscan import pick as _pick
+except ImportError:  # built without a C compiler: key by key
+    _pick = None  # type: ignore[assignment]
 
 #: Operations that are provider calls (priced); others are never priced.
 INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
@@ -125,8 +130,60 @@ def role_for(operation: str | None, has_usage: bool) -> Role:
     return Role.AGGREGATE if has_usage and operation in AGGREGATE_OPERATIONS else Role.CONTEXT
 
 
+_COUNT, _TEXT = 0, 1
+#: What :func:`read_semconv` reads, in the order of its Reading fields (for ``_spanscan.pick``).
+_SEMCONV_PLAN: tuple[tuple[tuple[str, ...], int], ...] = (
+    (INPUT_KEYS, _COUNT),
+    (OUTPUT_KEYS, _COUNT),
+    (OPERATION_KEYS, _TEXT),
+    (PROVIDER_KEYS, _TEXT),
+    (_REQUEST_MODEL, _TEXT),
+    (_RESPONSE_MODEL, _TEXT),
+    (_RESPONSE_ID, _TEXT),
+    (CACHE_READ_KEYS, _COUNT),
+    (CACHE_WRITE_KEYS, _COUNT),
+    (REASONING_KEYS, _COUNT),
+    (SERVICE_TIER_KEYS, _TEXT),
+)
+
+
 def read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
     """The semantic-convention fields (current and deprecated names) shared by most dialects."""
+    picked = _pick(attrs, _SEMCONV_PLAN, MAX_TOKENS_PER_CALL) if _pick is not None and type(attrs) is dict else None
+    if picked is None:  # a value that is not plain (or no compiled module): read key by key
+        return _read_semconv(attrs, dialect)
+    input_tokens, output_tokens, operation, provider, request_model, response_model, response_id = picked[:7]
+    cache_read, cache_write, reasoning, service_tier = picked[7:]
+    if operation is not None:
+        operation = operation.lower()
+        operation = OPERATION_ALIASES.get(operation, operation)
+    role = role_for(operation, input_tokens is not None or output_tokens is not None)
+    if role is Role.CONTEXT:
+        return Reading(dialect, role)
+    return new_reading(
+        dialect,
+        role,
+        operation or "chat",
+        provider,
+        request_model,
+        response_model,
+        response_id,
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        reasoning,
+        0,
+        True,
+        True,
+        0,
+        None,
+        service_tier,
+    )
+
+
+def _read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
+    """:func:`read_semconv` key by key: the reference, and the path for values that are not plain."""
     input_tokens = first_count(attrs, INPUT_KEYS)
     output_tokens = first_count(attrs, OUTPUT_KEYS)
     operation = semconv_operation(attrs)

@@ -20,8 +20,10 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from genai_cost.processor.ingest import IngestOptions, OtlpDecodeError, decode_protobuf, protobuf
 from genai_cost.processor.ingest.attribute_maps import value_of
+from genai_cost.processor.ingest.dialects import base
 from genai_cost.processor.ingest.model import SpanView, recorded_order
 from genai_cost.processor.ingest.normalise import span_keys
+from genai_cost.processor.ingest.values import MAX_TOKENS_PER_CALL, InvalidSpan
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -285,3 +287,32 @@ def test_damaged_payloads_decode_or_fail_exactly_as_in_python(monkeypatch: pytes
             assert compiled == python, damaged.hex()
             scanned += scan(damaged) is not None
     assert scanned > len(bodies) * 10  # most damage leaves the structure valid: the scanner decides those
+
+
+def _reading_or_error(read: Any, attrs: dict[str, Any]) -> Any:
+    try:
+        return read(attrs, "semconv")
+    except InvalidSpan as error:
+        return ("InvalidSpan", error.reason, error.message)
+
+
+def test_pick_reads_the_semconv_fields_exactly_as_the_python_readers() -> None:
+    pick = scanner().pick
+    plan = base._SEMCONV_PLAN
+    keys = sorted({key for keys, _ in plan for key in keys})
+    kinds = {key: int if kind == 0 else str for keys, kind in plan for key in keys}
+    values: list[Any] = [
+        None, "", "chat", "Chat", "text_completion", "invoke_agent", "openai", "gpt-4o", "é模型",
+        0, 1, 512, MAX_TOKENS_PER_CALL, MAX_TOKENS_PER_CALL + 1, -1, 2**70, True, False, 3.0, 2.5, [1], b"x",
+    ]  # fmt: skip
+    rng = random.Random(11)
+    picked = 0
+    for _ in range(4000):
+        attrs = {key: rng.choice(values) for key in rng.sample(keys, rng.randint(0, len(keys)))}
+        if rng.random() < 0.5:  # plain values only: the case the compiled reader answers
+            attrs = {k: v for k, v in attrs.items() if type(v) is kinds[k] and (type(v) is str or 0 <= v < 2**20)}
+        expected = _reading_or_error(base._read_semconv, attrs)
+        assert _reading_or_error(base.read_semconv, attrs) == expected, attrs
+        if pick(attrs, plan, MAX_TOKENS_PER_CALL) is not None:
+            picked += 1
+    assert picked > 1500
