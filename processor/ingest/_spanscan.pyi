@@ -14,7 +14,6 @@ def scan(
     make_view: Callable[..., SpanView],
     /,
 ) -> tuple[int, list[SpanView]] | None: ...
-
 def pick(
     attrs: dict[str, Any], plan: tuple[tuple[tuple[str, ...], int], ...], max_count: int, /
 ) -> tuple[Any, ...] | None: ...
