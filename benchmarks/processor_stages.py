@@ -66,7 +66,7 @@ def main() -> None:
                 t = lap("nesting window", t)
                 result = ledger.commit(entries)
                 t = lap("ledger commit (SQLite, fsync)", t)
-                totals.add(result.inserted)
+                totals.add_groups(result.groups)
                 lap("totals", t)
         finally:
             ledger.close()

@@ -122,12 +122,23 @@ def test_dockerfile_copies_only_existing_paths() -> None:
             assert (REPO_ROOT / source).exists(), source
 
 
+def test_docker_context_leaves_out_local_builds() -> None:
+    ignored = set((REPO_ROOT / ".dockerignore").read_text().split())
+    assert {".venv*", "build", "**/*.so"} <= ignored  # the image compiles its own modules
+
+
 def test_dockerfile_installs_the_processor_extra_and_runs_it_as_non_root() -> None:
     instructions = _instructions()
     by_keyword: dict[str, list[str]] = {}
     for keyword, rest in instructions:
         by_keyword.setdefault(keyword, []).append(rest)
     assert any('pip wheel --no-cache-dir --wheel-dir /wheels ".[processor]"' in run for run in by_keyword["RUN"])
+    # The build stage has a C compiler and the image fails to build without the compiled helpers.
+    assert any("apt-get install" in run and "gcc" in run for run in by_keyword["RUN"])
+    compiled = {"genai_cost.processor.ingest._spanscan", "genai_cost.processor.domain._slots"}
+    assert any(all(f"import {name}" in run or f", {name}" in run for name in compiled) for run in by_keyword["RUN"])
+    sources = [p for folder in ("processor", "instrumentation") for p in (REPO_ROOT / folder).rglob("*.c")]
+    assert {".".join(["genai_cost", *p.relative_to(REPO_ROOT).with_suffix("").parts]) for p in sources} == compiled
     assert by_keyword["EXPOSE"] == [" ".join(str(p) for p in (OTLP_GRPC_PORT, OTLP_HTTP_PORT, HTTP_PORT))]
     [user] = by_keyword["USER"]
     assert user.split(":")[0] not in {"root", "0"}
