@@ -191,7 +191,10 @@ def breakdown(body: bytes) -> list[tuple[str, float]]:
         ("compiled scan to span views (all above)", lambda: protobuf._scanned(body, wanted)),
         ("Python path: wire walk", lambda: wire.walk_request(body)),
         ("Python path: find candidates", lambda: protobuf._find_candidates(body, blocks)),
-        ("Python path: parse Span + maps", lambda: (ScopeSpans.FromString(joined), ScopeAttributeMaps.FromString(joined))),  # noqa: E501
+        (
+            "Python path: parse Span + maps",
+            lambda: (ScopeSpans.FromString(joined), ScopeAttributeMaps.FromString(joined)),
+        ),  # noqa: E501
         ("Python path: span views", lambda: protobuf._views(body, found, messages, maps, wanted)),
         ("dialects, attribution, LlmCall", lambda: normalise.build_batch(views, received, OPTIONS)),
         ("link_duplicates", lambda: link_duplicates(calls)),
