@@ -194,7 +194,7 @@ def breakdown(body: bytes) -> list[tuple[str, float]]:
         (
             "Python path: parse Span + maps",
             lambda: (ScopeSpans.FromString(joined), ScopeAttributeMaps.FromString(joined)),
-        ),  # noqa: E501
+        ),
         ("Python path: span views", lambda: protobuf._views(body, found, messages, maps, wanted)),
         ("dialects, attribution, LlmCall", lambda: normalise.build_batch(views, received, OPTIONS)),
         ("link_duplicates", lambda: link_duplicates(calls)),

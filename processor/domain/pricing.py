@@ -34,7 +34,7 @@ from genai_prices import data_snapshot
 from genai_prices import types as gp
 
 from genai_cost.processor.domain.price_overrides import PriceOverride
-from genai_cost.processor.domain.records import UNPRICED, Cost, LlmCall, Outcome, PriceSource, TokenUsage
+from genai_cost.processor.domain.records import PICO_PER_USD, UNPRICED, Cost, LlmCall, Outcome, PriceSource, TokenUsage
 from genai_cost.processor.domain.records_fast import new_cost
 
 MILLION = Decimal(1_000_000)
@@ -282,7 +282,9 @@ class Pricer:
 class _Plan:
     """One model's prices for one period, with each token type's rate resolved (see :func:`cost_of`)."""
 
-    __slots__ = ("cache_1h", "cache_read", "cache_write", "input", "output", "period", "period_ns", "source")
+    __slots__ = (
+        "cache_1h", "cache_read", "cache_write", "input", "output", "period", "period_ns", "pusd_rates", "source",
+    )  # fmt: skip
 
     def __init__(self, prices: ModelPrices, period_ns: int, period: int) -> None:
         self.source = prices.source
@@ -297,6 +299,10 @@ class _Plan:
         self.cache_write = _resolved(cache_write)
         self.cache_1h = _resolved(prices.cache_write_1h or cache_write)
         self.output = _resolved(prices.output)
+        # Whole pico-USD per token of input, cache read, cache write, 1-hour cache write and output,
+        # when every rate is a single price of a whole number of pico-USD per token (as all bundled
+        # prices are): the cost is then also computed in integers (Cost.pusd).
+        self.pusd_rates = _whole_pusd((self.input, self.cache_read, self.cache_write, self.cache_1h, self.output))
 
     def cost(self, usage: TokenUsage, cache_1h: int) -> Cost:
         """Exactly what :func:`cost_of` computes: count * rate / MILLION per token type."""
@@ -320,12 +326,42 @@ class _Plan:
             else:
                 append(Decimal(count) * rate.at(total_input) / MILLION)  # type: ignore[union-attr]
         input_cost, cache_read_cost, cache_write_5m, cache_write_1h, output_cost, reasoning_cost = amounts
+        rates = self.pusd_rates
+        pusd = None
+        if rates is not None:
+            pusd = (
+                usage.input * rates[0],
+                usage.cache_read * rates[1],
+                (usage.cache_write - cache_1h) * rates[2] + cache_1h * rates[3],
+                usage.output * rates[4],
+                usage.reasoning * rates[4],
+            )
         return new_cost(  # Cost(...), positional
-            self.source, input_cost, cache_read_cost, cache_write_5m + cache_write_1h, output_cost, reasoning_cost
+            self.source,
+            input_cost,
+            cache_read_cost,
+            cache_write_5m + cache_write_1h,
+            output_cost,
+            reasoning_cost,
+            None,
+            pusd,
         )
 
 
 _ZERO = Decimal(0)
+
+
+def _whole_pusd(rates: tuple[Rate | Decimal | None, ...]) -> tuple[int, ...] | None:
+    """Per-token rates (USD) as whole pico-USD; None if one is missing, tiered or finer than that."""
+    whole: list[int] = []
+    for rate in rates:
+        if type(rate) is not Decimal:
+            return None
+        scaled = rate * PICO_PER_USD  # pico-USD per token, exact
+        if scaled != scaled.to_integral_value():
+            return None
+        whole.append(int(scaled))
+    return tuple(whole)
 
 
 def _resolved(rate: Rate | None) -> Rate | Decimal | None:

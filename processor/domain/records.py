@@ -37,6 +37,8 @@ class Outcome(StrEnum):
 
 
 ZERO = Decimal(0)
+PICO_PER_USD = 10**12
+"""Whole pico-USD (10^-12 USD) per USD: the integer sub-unit money is stored and summed in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,9 @@ class Cost:
     output: Decimal = ZERO
     reasoning: Decimal = ZERO
     total_override: Decimal | None = None  # a provider-reported total not split by type
+    # The same five amounts in whole pico-USD, when the pricer computed them exactly in integers
+    # (every price a whole number of pico-USD per token); None otherwise. Not part of equality.
+    pusd: tuple[int, int, int, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def total(self) -> Decimal:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
-from genai_cost.processor.domain.records import Cost
+from genai_cost.processor.domain.records import PICO_PER_USD, Cost
 
-PICO_PER_USD: Final = 10**12
-"""Sub-units per USD; equals ``adapters.ledger.schema.PICO_PER_USD`` (the ledger stores these)."""
+__all__ = ["PICO_PER_USD", "cost_pusd", "from_pusd", "pusd_to_float", "to_pusd"]
 
 _PICO_EXPONENT: Final = 12
 _ZERO: Final = Decimal(0)
@@ -37,6 +36,9 @@ def pusd_to_float(pusd: int) -> float:
 
 def cost_pusd(cost: Cost) -> tuple[tuple[int, int, int, int, int], int, int]:
     """A cost as pico-USD: (split by token type, total, number of values rounded)."""
+    exact = cost.pusd
+    if exact is not None and cost.total_override is None:  # computed by the pricer in integers
+        return exact, exact[0] + exact[1] + exact[2] + exact[3] + exact[4], 0
     i, r1 = to_pusd(cost.input)
     cr, r2 = to_pusd(cost.cache_read)
     cw, r3 = to_pusd(cost.cache_write)

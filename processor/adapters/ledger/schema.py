@@ -8,7 +8,9 @@ Sums of costs are kept in two parts (``COST_SPLIT``), so no SQL integer overflow
 
 from __future__ import annotations
 
-PICO_PER_USD = 10**12
+from genai_cost.processor.domain.records import PICO_PER_USD
+
+__all__ = ["PICO_PER_USD"]
 
 TOKEN_COLUMNS: tuple[str, ...] = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",

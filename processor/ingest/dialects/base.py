@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from genai_cost.processor.domain.records_fast import positional_constructor
 from genai_cost.processor.ingest.model import AttrValue
@@ -113,7 +114,10 @@ KEYS = frozenset(
 
 def semconv_operation(attrs: Mapping[str, AttrValue]) -> str | None:
     """``gen_ai.operation.name`` (else the older ``llm.request.type``), mapped to current names."""
-    raw = first_text(attrs, OPERATION_KEYS)
+    return _operation_name(first_text(attrs, OPERATION_KEYS))
+
+
+def _operation_name(raw: str | None) -> str | None:
     if raw is None:
         return None
     raw = raw.lower()
@@ -150,17 +154,15 @@ _SEMCONV_PLAN: tuple[tuple[tuple[str, ...], int], ...] = (
 def read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
     """The semantic-convention fields (current and deprecated names) shared by most dialects."""
     picked = _pick(attrs, _SEMCONV_PLAN, MAX_TOKENS_PER_CALL) if _pick is not None and type(attrs) is dict else None
-    if picked is None:  # a value that is not plain (or no compiled module): read key by key
-        return _read_semconv(attrs, dialect)
-    input_tokens, output_tokens, operation, provider, request_model, response_model, response_id = picked[:7]
-    cache_read, cache_write, reasoning, service_tier = picked[7:]
-    if operation is not None:
-        operation = operation.lower()
-        operation = OPERATION_ALIASES.get(operation, operation)
+    if picked is None:  # a value that is not plain (or no compiled module)
+        picked = _picked_key_by_key(attrs)
+    input_tokens, output_tokens = picked[0], picked[1]
+    operation = _operation_name(picked[2])
     role = role_for(operation, input_tokens is not None or output_tokens is not None)
     if role is Role.CONTEXT:
         return Reading(dialect, role)
-    return new_reading(
+    provider, request_model, response_model, response_id, cache_read, cache_write, reasoning, tier = picked[3:]
+    return new_reading(  # Reading(...), positional in field order
         dialect,
         role,
         operation or "chat",
@@ -178,37 +180,31 @@ def read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
         True,
         0,
         None,
-        service_tier,
+        tier,
     )
 
 
-def _read_semconv(attrs: Mapping[str, AttrValue], dialect: str) -> Reading:
-    """:func:`read_semconv` key by key: the reference, and the path for values that are not plain."""
+def _picked_key_by_key(attrs: Mapping[str, AttrValue]) -> tuple[Any, ...]:
+    """The values of :data:`_SEMCONV_PLAN`, read in order by the typed readers (which raise InvalidSpan).
+
+    Only the usage and the operation are read from a span that is not a call or an aggregate.
+    """
     input_tokens = first_count(attrs, INPUT_KEYS)
     output_tokens = first_count(attrs, OUTPUT_KEYS)
-    operation = semconv_operation(attrs)
-    role = role_for(operation, input_tokens is not None or output_tokens is not None)
-    if role is Role.CONTEXT:
-        return Reading(dialect, role)
-    # Positional, in field order; arguments are read (and may raise) in the order written.
-    return new_reading(
-        dialect,
-        role,
-        operation or "chat",
+    operation = first_text(attrs, OPERATION_KEYS)
+    if role_for(_operation_name(operation), input_tokens is not None or output_tokens is not None) is Role.CONTEXT:
+        return (input_tokens, output_tokens, operation)
+    return (
+        input_tokens,
+        output_tokens,
+        operation,
         first_text(attrs, PROVIDER_KEYS),
         first_text(attrs, _REQUEST_MODEL),
         first_text(attrs, _RESPONSE_MODEL),
         first_text(attrs, _RESPONSE_ID),
-        input_tokens,
-        output_tokens,
         first_count(attrs, CACHE_READ_KEYS),
         first_count(attrs, CACHE_WRITE_KEYS),
         first_count(attrs, REASONING_KEYS),
-        0,
-        True,
-        True,
-        0,
-        None,
         first_text(attrs, SERVICE_TIER_KEYS),
     )
 

@@ -295,7 +295,7 @@ def test_the_cached_plans_price_every_bundled_model_as_cost_of_does() -> None:
     snapshot = data_snapshot.get_snapshot()
     ours = {gp_id: name for name, gp_id in PROVIDER_IDS.items() if gp_id}
     pricer = Pricer()
-    compared = 0
+    compared = in_integers = 0
     for provider in snapshot.providers:
         if provider.id not in ours:
             continue
@@ -313,6 +313,25 @@ def test_the_cached_plans_price_every_bundled_model_as_cost_of_does() -> None:
                 prices = pricer.lookup(c.provider, model.id, dt.datetime.fromtimestamp(c.end_time_ns / 1e9, dt.UTC))
                 if prices is None:
                     continue
-                assert pricer.price(c) == cost_of(c, prices), (provider.id, model.id, usage)
+                cost = pricer.price(c)
+                assert cost == cost_of(c, prices), (provider.id, model.id, usage)
                 compared += 1
+                if cost.pusd is not None:  # the integer amounts are the exact Decimal ones
+                    amounts = (cost.input, cost.cache_read, cost.cache_write, cost.output, cost.reasoning)
+                    assert [Decimal(p).scaleb(-12) for p in cost.pusd] == list(amounts), (model.id, usage)
+                    in_integers += 1
     assert compared > 500
+    assert in_integers > compared * 0.8  # every bundled single price is a whole pico-USD per token
+
+
+def test_prices_finer_than_a_pico_usd_per_token_are_priced_in_decimals_only() -> None:
+    from genai_cost.processor.pipeline.money import cost_pusd
+
+    pricer = Pricer([PriceOverride("openai", "ft:fine", Decimal("0.0000005"), output_per_mtok=Decimal("2"))])
+    cost = pricer.price(call("openai", "ft:fine", TokenUsage(input=3, output=5)))
+    assert cost.pusd is None
+    assert cost.input == 3 * Decimal("0.0000005") / M
+    assert cost_pusd(cost) == ((2, 0, 0, 10_000_000, 0), 10_000_002, 1)  # 1.5 pico-USD rounds to 2 (half even)
+    whole = pricer.price(call("openai", "gpt-4o-mini", TokenUsage(input=1000, output=10)))
+    assert whole.pusd == (150_000_000, 0, 0, 6_000_000, 0)
+    assert cost_pusd(whole) == ((150_000_000, 0, 0, 6_000_000, 0), 156_000_000, 0)
