@@ -8,8 +8,9 @@ from typing import Any
 import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from otlp_values import otlp_value
 
 from genai_cost.processor.domain.records import TokenUsage
 from genai_cost.processor.ingest import IngestOptions, OtlpDecodeError, Rejection, decode_json, decode_protobuf
@@ -24,16 +25,6 @@ GOOD = {
 }
 
 
-def _value(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    return AnyValue(string_value=value)
-
-
 def span(n: int, attrs: dict[str, Any], trace_id: bytes = TRACE) -> Span:
     return Span(
         trace_id=trace_id,
@@ -41,7 +32,7 @@ def span(n: int, attrs: dict[str, Any], trace_id: bytes = TRACE) -> Span:
         name="chat",
         start_time_unix_nano=1,
         end_time_unix_nano=2,
-        attributes=[KeyValue(key=k, value=_value(v)) for k, v in attrs.items()],
+        attributes=[KeyValue(key=k, value=otlp_value(v)) for k, v in attrs.items()],
     )
 
 
@@ -167,9 +158,9 @@ def test_tags_from_span_then_resource() -> None:
 
     resource = Resource(
         attributes=[
-            KeyValue(key="team", value=_value("infra")),
-            KeyValue(key="tenant", value=_value("acme")),
-            KeyValue(key="service.name", value=_value("svc")),
+            KeyValue(key="team", value=otlp_value("infra")),
+            KeyValue(key="tenant", value=otlp_value("acme")),
+            KeyValue(key="service.name", value=otlp_value("svc")),
         ]
     )
     spans = [span(1, {**GOOD, "team": "search"})]

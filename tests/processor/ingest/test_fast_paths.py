@@ -16,6 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import (
     KeyValueList,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+from otlp_values import otlp_value
 
 from genai_cost.processor.domain import attribution
 from genai_cost.processor.domain.records import LlmCall, TokenUsage
@@ -63,18 +64,6 @@ VALUES = [
 ]
 
 
-def _value(value: Any) -> AnyValue:
-    if isinstance(value, AnyValue):
-        return value
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    return AnyValue(string_value=value)
-
-
 def span(n: int, attrs: dict[str, Any] | list[tuple[str, Any]], parent: int = 0) -> Span:
     pairs = attrs.items() if isinstance(attrs, dict) else attrs
     return Span(
@@ -84,7 +73,7 @@ def span(n: int, attrs: dict[str, Any] | list[tuple[str, Any]], parent: int = 0)
         name="chat",
         start_time_unix_nano=1,
         end_time_unix_nano=2,
-        attributes=[KeyValue(key=k, value=_value(v)) for k, v in pairs],
+        attributes=[KeyValue(key=k, value=otlp_value(v)) for k, v in pairs],
     )
 
 

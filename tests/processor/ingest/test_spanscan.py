@@ -17,6 +17,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+from otlp_values import otlp_value
 
 from genai_cost.processor.ingest import IngestOptions, OtlpDecodeError, decode_protobuf, protobuf
 from genai_cost.processor.ingest.attribute_maps import value_of
@@ -78,20 +79,6 @@ def both(body: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     return compiled, python
 
 
-def value(v: Any) -> AnyValue:
-    if isinstance(v, AnyValue):
-        return v
-    if isinstance(v, bool):
-        return AnyValue(bool_value=v)
-    if isinstance(v, int):
-        return AnyValue(int_value=v)
-    if isinstance(v, float):
-        return AnyValue(double_value=v)
-    if isinstance(v, bytes):
-        return AnyValue(bytes_value=v)
-    return AnyValue(string_value=v)
-
-
 def span(n: int, attrs: list[tuple[str, Any]], parent: int = 0, **fields: Any) -> Span:
     return Span(
         trace_id=TRACE,
@@ -100,7 +87,7 @@ def span(n: int, attrs: list[tuple[str, Any]], parent: int = 0, **fields: Any) -
         name="chat gpt-4o-mini",
         start_time_unix_nano=1_750_000_000_000_000_000 + n,
         end_time_unix_nano=1_750_000_000_500_000_000 + n,
-        attributes=[KeyValue(key=k, value=value(v)) for k, v in attrs],
+        attributes=[KeyValue(key=k, value=otlp_value(v)) for k, v in attrs],
         **fields,
     )
 
@@ -119,7 +106,9 @@ def mixed_request() -> bytes:
         span(1, [("gen_ai.operation.name", "invoke_agent"), ("gen_ai.agent.name", "planner")]),
         span(2, [("http.request.method", "GET"), ("url.full", "https://x/y")], parent=1),
         span(
-            3, [*LLM[:6], ("gen_ai.response.finish_reasons", AnyValue(array_value=ArrayValue(values=[value("s")])))], 1
+            3,
+            [*LLM[:6], ("gen_ai.response.finish_reasons", AnyValue(array_value=ArrayValue(values=[otlp_value("s")])))],
+            1,
         ),
         span(4, [*LLM, ("gen_ai.request.temperature", 0.5), ("gen_ai.response.id", "chatcmpl-1")], parent=1),
         span(5, [*LLM, ("error.type", "rate_limit_exceeded")], status=Status(code=Status.STATUS_CODE_ERROR)),
@@ -127,7 +116,9 @@ def mixed_request() -> bytes:
         span(
             7,
             [*LLM, ("blob", b"\x00\xff"), ("kv", AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="a")])))],
-            events=[Span.Event(name="gen_ai.choice", time_unix_nano=5, attributes=[KeyValue(key="i", value=value(1))])],
+            events=[
+                Span.Event(name="gen_ai.choice", time_unix_nano=5, attributes=[KeyValue(key="i", value=otlp_value(1))])
+            ],
             links=[Span.Link(trace_id=TRACE, span_id=b"\x01" * 8, trace_state="a=b")],
         ),
         span(8, [("llm.model_name", "gpt-4o"), ("openinference.span.kind", "LLM"), ("llm.token_count.prompt", 9)]),
