@@ -284,10 +284,24 @@ static void cache_clear(CacheEntry *cache) {
     }
 }
 
+static uint64_t load8(const uint8_t *bytes, Py_ssize_t size) { /* up to 8 bytes, zero-padded */
+    uint64_t word = 0;
+    memcpy(&word, bytes, (size_t)(size < 8 ? size : 8));
+    return word;
+}
+
+/* The slot of a string: a hash of its length and its first, middle and last eight bytes (constant
+   time; strings that collide only share a slot, the full compare decides). */
 static CacheEntry *cache_slot(CacheEntry *cache, const uint8_t *bytes, Py_ssize_t size) {
-    uint32_t hash = 2166136261u; /* FNV-1a */
-    for (Py_ssize_t i = 0; i < size; i++) hash = (hash ^ bytes[i]) * 16777619u;
-    return &cache[hash & (CACHE_SLOTS - 1)];
+    uint64_t hash = (uint64_t)size * 0x9E3779B97F4A7C15u;
+    hash ^= load8(bytes, size);
+    if (size > 8) {
+        hash = (hash ^ load8(bytes + size / 2 - 4, 8)) * 0xBF58476D1CE4E5B9u;
+        hash = (hash ^ load8(bytes + size - 8, 8)) * 0x94D049BB133111EBu;
+    }
+    hash ^= hash >> 31;
+    hash *= 0x9E3779B97F4A7C15u;
+    return &cache[(hash >> 32) & (CACHE_SLOTS - 1)];
 }
 
 /* A new reference to the str of ``bytes`` (valid UTF-8), from ``cache`` when it is there. */
