@@ -20,6 +20,7 @@ MODULES = (
     "genai_cost.processor.domain.pricing",
     "genai_cost.processor.ingest",
     "genai_cost.processor.ingest._spanscan",  # compiled from processor/ingest/_spanscan.c
+    "genai_cost.processor.domain._slots",  # compiled from processor/domain/_slots.c
     "genai_cost.fakes.llm_server",
 )
 ENTRY_POINTS = {
@@ -56,7 +57,8 @@ def test_a_built_wheel_imports_on_its_own(tmp_path: Path) -> None:
     assert "genai_cost/processor/domain/records.py" in names
     assert "genai_cost/fakes/llm_server.py" in names
     assert "genai_cost/instrumentation/py.typed" in names
-    assert [n for n in names if n.startswith("genai_cost/processor/ingest/_spanscan.") and n.endswith(".so")]
+    for compiled in ("processor/ingest/_spanscan.", "processor/domain/_slots."):
+        assert [n for n in names if n.startswith(f"genai_cost/{compiled}") and n.endswith(".so")], compiled
     assert not [n for n in names if n.startswith(("tests/", "instrumentation/", "processor/"))]
     assert not [n for n in names if "/test_" in n]  # no test modules ship, only the fakes
     entry_points_txt = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
