@@ -613,15 +613,18 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             break;
         }
         Range resource = {-1, -1};
+        int scope_spans_seen = 0;
         Py_ssize_t at = request.start;
         while (at < request.end && status == OK) { /* ResourceSpans: resource 1, scope_spans 2, schema_url 3 */
             if (next_field(buf, &at, request.end, &rs) != OK || rs.wire_type != LEN) {
                 status = FALLBACK;
             } else if (rs.number == 1) {
-                if (resource.start >= 0) status = FALLBACK; /* merged by protobuf: left to the Python path */
+                /* Repeated (protobuf merges them) or after spans already read: left to the Python path. */
+                if (resource.start >= 0 || scope_spans_seen) status = FALLBACK;
                 resource = (Range){rs.start, rs.end};
             } else if (rs.number == 2) {
                 Range scope = {-1, -1};
+                scope_spans_seen = 1;
                 Py_ssize_t in = rs.start;
                 while (in < rs.end && status == OK) { /* ScopeSpans: scope 1, spans 2, schema_url 3 */
                     if (next_field(buf, &in, rs.end, &ss) != OK || ss.wire_type != LEN) {

@@ -310,3 +310,93 @@ def test_pick_reads_the_semconv_fields_exactly_as_the_python_readers(monkeypatch
         if pick(attrs, plan, MAX_TOKENS_PER_CALL) is not None:
             picked += 1
     assert picked > 1500
+
+
+def test_several_resources_and_scopes_and_fields_in_any_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    def scope_spans(scope: str, *spans: Span, scope_last: bool = False) -> bytes:
+        scope_field = _len(1, _len(1, scope.encode()))
+        span_fields = b"".join(_len(2, s.SerializeToString()) for s in spans)
+        return span_fields + scope_field if scope_last else scope_field + span_fields
+
+    def resource(service: str) -> bytes:
+        return _len(1, _len(1, _len(1, b"service.name") + _len(2, _len(1, service.encode()))))
+
+    first = _len(2, scope_spans("a", span(1, LLM), span(2, [("url.full", "u")])))
+    first += _len(2, scope_spans("b", span(3, LLM), scope_last=True))  # the scope after its spans
+    second = _len(2, scope_spans("", span(4, [("gen_ai.agent.name", "x")])))
+    body = _len(1, resource("svc-1") + first) + _len(1, resource("svc-2") + second) + _len(1, first)
+    received, views = scan(body)
+    assert received == 7
+    assert [(v[1][-1], v[7], v[9][0]) for v in views] == [  # span, scope name, resource start
+        ("1", "scope", views[0][9][0]),
+        ("3", "scope", views[0][9][0]),
+        ("4", "scope", views[2][9][0]),
+        ("1", "scope", -1),  # the third ResourceSpans has no resource
+        ("3", "scope", -1),
+    ]
+    compiled, python = both(body, monkeypatch)
+    assert compiled == python
+    assert [(c.span_id[-1], c.service) for c in compiled.calls] == [
+        ("1", "svc-1"), ("3", "svc-1"), ("1", "unknown_service"), ("3", "unknown_service"),
+    ]  # fmt: skip
+    resource_last = _len(1, first + resource("svc-1"))  # the resource after spans were read
+    assert scan(resource_last) is None
+    compiled, python = both(resource_last, monkeypatch)
+    assert compiled == python and {c.service for c in compiled.calls} == {"svc-1"}
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> AnyValue:
+    kind = rng.randrange(9 if depth < 3 else 7)
+    if kind == 0:
+        return AnyValue(string_value=rng.choice(["", "chat", "gpt-4o", "openai", "anthropic", "é", "x" * 70]))
+    if kind == 1:
+        return AnyValue(int_value=rng.choice([0, 1, 7, 4096, -3, 2**40, -(2**63), 2**63 - 1]))
+    if kind == 2:
+        return AnyValue(double_value=rng.choice([0.0, 2.0, 2.5, -1.0, float("inf")]))
+    if kind == 3:
+        return AnyValue(bool_value=rng.random() < 0.5)
+    if kind == 4:
+        return AnyValue(bytes_value=rng.randbytes(rng.randrange(4)))
+    if kind in (5, 6):
+        return AnyValue()  # empty
+    if kind == 7:
+        return AnyValue(array_value=ArrayValue(values=[_random_value(rng, depth + 1) for _ in range(rng.randrange(3))]))
+    pairs = [KeyValue(key=rng.choice(["a", "b"]), value=_random_value(rng, depth + 1)) for _ in range(rng.randrange(3))]
+    return AnyValue(kvlist_value=KeyValueList(values=pairs))
+
+
+def _random_request(rng: random.Random, keys: list[str]) -> bytes:
+    request = ExportTraceServiceRequest()
+    for _ in range(rng.randrange(1, 3)):
+        resource_spans = request.resource_spans.add()
+        if rng.random() < 0.8:
+            resource_spans.resource.attributes.add(key="service.name", value=AnyValue(string_value="svc"))
+        for _ in range(rng.randrange(1, 3)):
+            scope_spans = resource_spans.scope_spans.add()
+            if rng.random() < 0.8:
+                scope_spans.scope.name = rng.choice(
+                    ["app", "openlit.otel", "com.anthropic.sdk.python", "opentelemetry.instrumentation.anthropic"]
+                )
+                scope_spans.scope.version = rng.choice(["", "0.40.0", "0.33.9"])
+            for _ in range(rng.randrange(1, 6)):
+                attrs = [KeyValue(key=rng.choice(keys), value=_random_value(rng)) for _ in range(rng.randrange(1, 12))]
+                s = span(rng.randrange(1, 6), [], parent=rng.choice([0, 0, 1, 2]))
+                s.attributes.extend(attrs)
+                s.status.code = rng.choice([0, 1, 2])
+                if rng.random() < 0.2:
+                    s.events.add(name="gen_ai.choice", attributes=[KeyValue(key="k", value=_random_value(rng))])
+                scope_spans.spans.append(s)
+    return request.SerializeToString()
+
+
+def test_random_requests_decode_as_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid requests with values of every type under the keys the readers look at (and others)."""
+    rng = random.Random(5)
+    keys = [*sorted(span_keys(OPTIONS)), "other", "gen_ai.other", "llm.other"]
+    scanned = 0
+    for _ in range(300):
+        body = _random_request(rng, keys)
+        compiled, python = both(body, monkeypatch)
+        assert compiled == python, body.hex()
+        scanned += scan(body) is not None
+    assert scanned == 300  # valid and plain: the scanner decides every one
