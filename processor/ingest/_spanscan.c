@@ -364,6 +364,9 @@ static int add_attribute(Scan *scan, PyObject *attrs, const Field *key, const Fi
     int wanted;
     PyObject *name = cached_text(scan->key_cache, scan->buf + key->start, key->end - key->start, &slot);
     if (name == NULL) return FAILED;
+    /* The slot's flag answers for key_cache_wanted, which a scan in another thread may have
+       changed while this one ran Python code (a callback): use it only for the same set. */
+    if (slot != NULL && key_cache_wanted != scan->wanted) slot = NULL;
     if (slot != NULL && slot->wanted >= 0) {
         wanted = slot->wanted;
     } else {
@@ -685,6 +688,10 @@ static PyObject *pick(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         PyObject *keys = PyTuple_GET_ITEM(entry, 0);
         long kind = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1));
+        if (kind == -1 && PyErr_Occurred()) {
+            Py_DECREF(result);
+            return NULL;
+        }
         PyObject *found = Py_None;
         for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(keys); k++) {
             PyObject *value = PyDict_GetItemWithError(attrs, PyTuple_GET_ITEM(keys, k)); /* borrowed */

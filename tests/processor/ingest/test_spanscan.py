@@ -400,3 +400,26 @@ def test_random_requests_decode_as_in_python(monkeypatch: pytest.MonkeyPatch) ->
         assert compiled == python, body.hex()
         scanned += scan(body) is not None
     assert scanned == 300  # valid and plain: the scanner decides every one
+
+
+def test_a_scan_for_other_keys_in_between_does_not_change_what_this_one_keeps() -> None:
+    """A callback runs Python code, so another thread's scan (other wanted keys) can run in between."""
+    module = scanner()
+    array = AnyValue(array_value=ArrayValue(values=[otlp_value("a"), otlp_value("b")]))
+    body = request(span(1, [("team", array), ("gen_ai.request.model", "m"), ("gen_ai.agent.name", "x")]))
+    others = frozenset({"team"})
+    calls = 0
+
+    def value_of_with_a_scan_in_between(raw: bytes) -> Any:
+        nonlocal calls
+        calls += 1
+        module.scan(body, protobuf.MARKERS, others, value_of, lambda *at: ("", "", {}), _raw_view)
+        return value_of(raw)
+
+    wanted = span_keys(OPTIONS)
+    for _ in range(2):  # the second time the other scan's cached flags are there from the start
+        _, views = module.scan(
+            body, protobuf.MARKERS, wanted, value_of_with_a_scan_in_between, lambda *at: ("", "", {}), _raw_view
+        )
+        assert views[0][6] == {"team": ["a", "b"], "gen_ai.request.model": "m", "gen_ai.agent.name": "x"}
+    assert calls == 2
