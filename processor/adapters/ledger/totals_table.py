@@ -121,7 +121,7 @@ def add_groups(conn: sqlite3.Connection, groups: Sequence[tuple[int, TotalsRow]]
                 g.model,
                 g.operation,
                 g.outcome,
-                g.unpriced,
+                int(g.unpriced),  # an exact int binds without sqlite3's adaptation protocol
                 g.tags,
                 first_id,
                 g.requests,

@@ -415,3 +415,11 @@ def test_totals_sum_costs_beyond_64_bits_exactly(tmp_path: Path, calls: ModuleTy
     (row,) = store.iter_totals()
     store.close()
     assert (row.requests, row.cost_total_pusd, row.cost_pusd) == (2, 12_000_000_000_000_000_002, (0, 0, 0, 0, 0))
+
+
+def test_null_parameters_bind_through_a_registered_adapter(ledger: SqliteLedger) -> None:
+    """None needs sqlite3's adaptation protocol; the ledger registers the cheap path for it."""
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)] is sqlite_module._null
+    conn = sqlite3.connect(":memory:")
+    assert conn.execute("SELECT ? IS NULL, typeof(?)", (None, None)).fetchone() == (1, "null")
+    conn.close()
