@@ -283,7 +283,8 @@ class _Plan:
     """One model's prices for one period, with each token type's rate resolved (see :func:`cost_of`)."""
 
     __slots__ = (
-        "cache_1h", "cache_read", "cache_write", "input", "output", "period", "period_ns", "pusd_rates", "source",
+        "cache_1h", "cache_read", "cache_write", "input", "output", "period", "period_ns", "pusd_rates", "singles",
+        "source",
     )  # fmt: skip
 
     def __init__(self, prices: ModelPrices, period_ns: int, period: int) -> None:
@@ -302,10 +303,26 @@ class _Plan:
         # Whole pico-USD per token of input, cache read, cache write, 1-hour cache write and output,
         # when every rate is a single price of a whole number of pico-USD per token (as all bundled
         # prices are): the cost is then also computed in integers (Cost.pusd).
-        self.pusd_rates = _whole_pusd((self.input, self.cache_read, self.cache_write, self.cache_1h, self.output))
+        self.singles = _singles((self.input, self.cache_read, self.cache_write, self.cache_1h, self.output))
+        self.pusd_rates = _whole_pusd(self.singles) if self.singles is not None else None
 
     def cost(self, usage: TokenUsage, cache_1h: int) -> Cost:
         """Exactly what :func:`cost_of` computes: count * rate / MILLION per token type."""
+        singles, rates = self.singles, self.pusd_rates
+        if singles is not None and rates is not None:  # single known prices (the usual case): unrolled
+            i, cr, o, r = usage.input, usage.cache_read, usage.output, usage.reasoning
+            cw = usage.cache_write - cache_1h
+            input_rate, cache_read_rate, cache_write_rate, cache_1h_rate, output_rate = singles
+            return new_cost(  # Cost(...), positional
+                self.source,
+                i * input_rate if i else _ZERO,
+                cr * cache_read_rate if cr else _ZERO,
+                (cw * cache_write_rate if cw else _ZERO) + (cache_1h * cache_1h_rate if cache_1h else _ZERO),
+                o * output_rate if o else _ZERO,
+                r * output_rate if r else _ZERO,
+                None,
+                (i * rates[0], cr * rates[1], cw * rates[2] + cache_1h * rates[3], o * rates[4], r * rates[4]),
+            )
         total_input = usage.input + usage.cache_read + usage.cache_write
         amounts: list[Decimal] = []
         append = amounts.append
@@ -326,37 +343,29 @@ class _Plan:
             else:
                 append(Decimal(count) * rate.at(total_input) / MILLION)  # type: ignore[union-attr]
         input_cost, cache_read_cost, cache_write_5m, cache_write_1h, output_cost, reasoning_cost = amounts
-        rates = self.pusd_rates
-        pusd = None
-        if rates is not None:
-            pusd = (
-                usage.input * rates[0],
-                usage.cache_read * rates[1],
-                (usage.cache_write - cache_1h) * rates[2] + cache_1h * rates[3],
-                usage.output * rates[4],
-                usage.reasoning * rates[4],
-            )
         return new_cost(  # Cost(...), positional
-            self.source,
-            input_cost,
-            cache_read_cost,
-            cache_write_5m + cache_write_1h,
-            output_cost,
-            reasoning_cost,
-            None,
-            pusd,
+            self.source, input_cost, cache_read_cost, cache_write_5m + cache_write_1h, output_cost, reasoning_cost
         )
 
 
 _ZERO = Decimal(0)
 
 
-def _whole_pusd(rates: tuple[Rate | Decimal | None, ...]) -> tuple[int, ...] | None:
-    """Per-token rates (USD) as whole pico-USD; None if one is missing, tiered or finer than that."""
+_Singles = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
+
+
+def _singles(rates: tuple[Rate | Decimal | None, ...]) -> _Singles | None:
+    """The five resolved rates when each is a single price per token (none missing or tiered)."""
+    a, b, c, d, e = rates
+    if type(a) is Decimal and type(b) is Decimal and type(c) is Decimal and type(d) is Decimal and type(e) is Decimal:
+        return (a, b, c, d, e)
+    return None
+
+
+def _whole_pusd(rates: _Singles) -> tuple[int, ...] | None:
+    """Per-token rates (USD) as whole pico-USD; None if one is finer than that."""
     whole: list[int] = []
     for rate in rates:
-        if type(rate) is not Decimal:
-            return None
         scaled = rate * PICO_PER_USD  # pico-USD per token, exact
         if scaled != scaled.to_integral_value():
             return None

@@ -48,9 +48,14 @@ typedef struct {
     CacheEntry *key_cache; /* NULL: no cache (a mutable wanted set) */
 } Scan;
 
-static int read_varint(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t end, uint64_t *out) {
+static inline int read_varint(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t end, uint64_t *out) {
     uint64_t result = 0;
     Py_ssize_t p = *pos;
+    if (p < end && buf[p] < 0x80) { /* the usual one-byte tag or length */
+        *out = buf[p];
+        *pos = p + 1;
+        return OK;
+    }
     for (int shift = 0; shift < 64 && p < end; shift += 7) {
         uint8_t byte = buf[p++];
         if (shift == 63 && byte > 1) {
@@ -67,7 +72,7 @@ static int read_varint(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t end, uint
 }
 
 /* The field at *pos (its value range or varint); FALLBACK for truncation or an unusual wire type. */
-static int next_field(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t end, Field *field) {
+static inline int next_field(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t end, Field *field) {
     uint64_t tag, length;
     if (read_varint(buf, pos, end, &tag) != OK || (tag >> 3) == 0 || (tag >> 3) > 0x1FFFFFFF) {
         return FALLBACK;
@@ -105,6 +110,12 @@ static int utf8_valid(const uint8_t *s, Py_ssize_t n) {
         uint8_t c = s[i];
         if (c < 0x80) {
             i++;
+            while (i + 8 <= n) { /* ASCII runs, eight bytes at a time */
+                uint64_t word;
+                memcpy(&word, s + i, 8);
+                if (word & 0x8080808080808080u) break;
+                i += 8;
+            }
         } else if (c >= 0xC2 && c <= 0xDF) {
             if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return 0;
             i += 2;

@@ -52,7 +52,7 @@ _UNPRICED_TEXT: Final = PriceSource.UNPRICED.value
 _AGENT, _PROVIDER, _MODEL, _OPERATION, _OUTCOME, _TAGS, _PRICE_SOURCE = (
     CALL_COLUMNS.index(c) for c in ("agent", "provider", "model", "operation", "outcome", "tags", "price_source")
 )
-_T0, _T1, _T2, _T3, _T4, _C0, _C1, _C2, _C3, _C4, _C5 = (CALL_COLUMNS.index(c) for c in TOKEN_COLUMNS + COST_COLUMNS)
+_ROW_SUMS = tuple(CALL_COLUMNS.index(c) for c in TOKEN_COLUMNS + COST_COLUMNS)
 
 GroupKey = tuple[str, str, str, str, str, bool, str]
 """``schema.TOTALS_KEY`` values of a group: agent, provider, model, operation, outcome, unpriced, tags."""
@@ -63,50 +63,38 @@ def group_sums(rows: Sequence[tuple[Any, ...]], row_ids: Sequence[int]) -> list[
 
     Returns (id of the group's first row, sums) per group, in the order of their first rows.
     """
-    sums: dict[GroupKey, list[int]] = {}
+    members: dict[GroupKey, list[tuple[Any, ...]]] = {}
+    first_ids: dict[GroupKey, int] = {}
     for row, row_id in zip(rows, row_ids, strict=True):
         key = (
             row[_AGENT], row[_PROVIDER], row[_MODEL], row[_OPERATION], row[_OUTCOME],
             row[_PRICE_SOURCE] == _UNPRICED_TEXT, row[_TAGS],
         )  # fmt: skip
-        group = sums.get(key)
+        group = members.get(key)
         if group is None:
-            sums[key] = [
-                row_id, 1, row[_T0], row[_T1], row[_T2], row[_T3], row[_T4],
-                row[_C0], row[_C1], row[_C2], row[_C3], row[_C4], row[_C5],
-            ]  # fmt: skip
-            continue
-        group[1] += 1
-        group[2] += row[_T0]
-        group[3] += row[_T1]
-        group[4] += row[_T2]
-        group[5] += row[_T3]
-        group[6] += row[_T4]
-        group[7] += row[_C0]
-        group[8] += row[_C1]
-        group[9] += row[_C2]
-        group[10] += row[_C3]
-        group[11] += row[_C4]
-        group[12] += row[_C5]
-    return [
-        (
-            g[0],
-            TotalsRow(
-                agent=key[0],
-                provider=key[1],
-                model=key[2],
-                operation=key[3],
-                outcome=key[4],
-                unpriced=key[5],
-                requests=g[1],
-                tokens=(g[2], g[3], g[4], g[5], g[6]),
-                cost_pusd=(g[7], g[8], g[9], g[10], g[11]),
-                cost_total_pusd=g[12],
-                tags=key[6],
-            ),
+            members[key] = [row]
+            first_ids[key] = row_id
+        else:
+            group.append(row)
+    out = []
+    for key, group in members.items():
+        columns = list(zip(*group, strict=True))  # column by column: the sums run in C
+        t0, t1, t2, t3, t4, c0, c1, c2, c3, c4, total = (sum(columns[at]) for at in _ROW_SUMS)
+        sums = TotalsRow(
+            agent=key[0],
+            provider=key[1],
+            model=key[2],
+            operation=key[3],
+            outcome=key[4],
+            unpriced=key[5],
+            requests=len(group),
+            tokens=(t0, t1, t2, t3, t4),
+            cost_pusd=(c0, c1, c2, c3, c4),
+            cost_total_pusd=total,
+            tags=key[6],
         )
-        for key, g in sums.items()
-    ]
+        out.append((first_ids[key], sums))
+    return out
 
 
 def add_groups(conn: sqlite3.Connection, groups: Sequence[tuple[int, TotalsRow]], new_covered_id: int) -> None:
