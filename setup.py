@@ -2,9 +2,10 @@
 
 ``instrumentation/`` -> ``genai_cost.instrumentation``, ``processor/`` -> ``genai_cost.processor``,
 ``tests/fakes/`` -> ``genai_cost.fakes`` (the fake LLM server, used by tests and the demo).
-Two hot-path helpers are compiled from C when a compiler is available (without one the package
+Three hot-path helpers are compiled from C when a compiler is available (without one the package
 installs and uses their Python equivalents): ``genai_cost.processor.ingest._spanscan`` (OTLP
-protobuf -> span views) and ``genai_cost.processor.domain._slots`` (record constructors).
+protobuf -> span views), ``genai_cost.processor.domain._slots`` (record constructors) and
+``genai_cost.processor.adapters.ledger._recent`` (the response-id window).
 Everything else lives in ``pyproject.toml``.
 """
 
@@ -40,5 +41,7 @@ EXTENSIONS = [
               extra_compile_args=COMPILE_ARGS),
     Extension("genai_cost.processor.domain._slots", ["processor/domain/_slots.c"], optional=True,
               extra_compile_args=COMPILE_ARGS),
+    Extension("genai_cost.processor.adapters.ledger._recent", ["processor/adapters/ledger/_recent.c"],
+              optional=True, extra_compile_args=COMPILE_ARGS),
 ]  # fmt: skip
 setup(packages=PACKAGES, package_dir=PACKAGE_DIR, ext_modules=EXTENSIONS)

@@ -264,6 +264,7 @@ def _client(
     port: int,
     template: Template,
     seed: int,
+    start: int,
     batches: int,
     repeat: int,
     ready: mp.Queue,  # type: ignore[type-arg]
@@ -273,7 +274,6 @@ def _client(
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)])
     export = channel.unary_unary(METHOD)
     rng = random.Random(seed)
-    start = time.time_ns()
     payloads = [template.fresh(rng, start + k * BATCH_PERIOD_NS) for k in range(batches)]
     ready.put(1)
     go.wait()
@@ -291,6 +291,7 @@ def _client(
 
 
 _seeds = iter(range(1, 1_000_000))
+_next_start_ns = 0  # the first span start after every batch sent so far (see drive)
 
 
 def drive(
@@ -299,15 +300,22 @@ def drive(
     """Send ``batches`` fresh batches (``repeat`` times) from each of ``clients`` processes.
 
     The clients build their payloads first and wait for a start signal, so the server's CPU time
-    covers the sending only. Returns (spans sent, server CPU s, wall s, failed exports).
+    covers the sending only. Their spans start after every span sent before, by any earlier call:
+    a batch covers 0.5 s of span time but is sent in milliseconds, so starting each run at the
+    current time would put its end times inside the previous run's and make the ledger's indexes
+    take inserts in their middle, which real traffic (end times near now) does not cause.
+    Returns (spans sent, server CPU s, wall s, failed exports).
     """
+    global _next_start_ns
+    start = max(time.time_ns(), _next_start_ns)
+    _next_start_ns = start + batches * BATCH_PERIOD_NS + 10**9
     ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     result: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     go = mp.Event()
     procs = [
         mp.Process(
             target=_client,
-            args=(server.grpc_port, template, next(_seeds), batches, repeat, ready, go, result),
+            args=(server.grpc_port, template, next(_seeds), start, batches, repeat, ready, go, result),
         )
         for _ in range(clients)
     ]
@@ -333,8 +341,9 @@ def warm_up(server: Server, template: Template) -> None:
 
 
 def fill_ledger(path: Path, rows: int) -> float:
-    """Insert ``rows`` synthetic calls with SQL; returns seconds taken."""
+    """Insert ``rows`` synthetic calls with SQL, 15 s apart and ending before now; returns seconds taken."""
     started = time.perf_counter()
+    first_end_ns = time.time_ns() - (rows + 1) * 15_000_000_000
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
@@ -348,7 +357,7 @@ def fill_ledger(path: Path, rows: int) -> float:
             output_tokens, reasoning_tokens, price_source, cost_input_pusd, cost_cache_read_pusd,
             cost_cache_write_pusd, cost_output_pusd, cost_reasoning_pusd, cost_total_pusd, ingested_at_ns)
         SELECT printf('%032x', i), printf('%016x', i), NULL, 'fill-' || i,
-            1735689600000000000 + i * 15000000000, 1735689600000000000 + i * 15000000000 + 900000000,
+            {first_end_ns} + i * 15000000000 - 900000000, {first_end_ns} + i * 15000000000,
             'agent-' || (i % 20), 'svc', 'sess-' || (i % 1000), NULL, '{{}}', 'openai',
             CASE i % 3 WHEN 0 THEN 'gpt-4o-mini' WHEN 1 THEN 'gpt-4o' ELSE 'o3-mini' END, 'gpt-4o-mini',
             'gpt-4o-mini', 'chat', 'ok', NULL, 'semconv', 1, 1000, 100, 0, 200, 0, 'genai-prices',

@@ -21,6 +21,7 @@ MODULES = (
     "genai_cost.processor.ingest",
     "genai_cost.processor.ingest._spanscan",  # compiled from processor/ingest/_spanscan.c
     "genai_cost.processor.domain._slots",  # compiled from processor/domain/_slots.c
+    "genai_cost.processor.adapters.ledger._recent",  # compiled from processor/adapters/ledger/_recent.c
     "genai_cost.fakes.llm_server",
 )
 ENTRY_POINTS = {
@@ -57,7 +58,7 @@ def test_a_built_wheel_imports_on_its_own(tmp_path: Path) -> None:
     assert "genai_cost/processor/domain/records.py" in names
     assert "genai_cost/fakes/llm_server.py" in names
     assert "genai_cost/instrumentation/py.typed" in names
-    for compiled in ("processor/ingest/_spanscan.", "processor/domain/_slots."):
+    for compiled in ("processor/ingest/_spanscan.", "processor/domain/_slots.", "processor/adapters/ledger/_recent."):
         assert [n for n in names if n.startswith(f"genai_cost/{compiled}") and n.endswith(".so")], compiled
     assert not [n for n in names if n.startswith(("tests/", "instrumentation/", "processor/"))]
     assert not [n for n in names if "/test_" in n]  # no test modules ship, only the fakes

@@ -135,7 +135,11 @@ def test_dockerfile_installs_the_processor_extra_and_runs_it_as_non_root() -> No
     assert any('pip wheel --no-cache-dir --wheel-dir /wheels ".[processor]"' in run for run in by_keyword["RUN"])
     # The build stage has a C compiler and the image fails to build without the compiled helpers.
     assert any("apt-get install" in run and "gcc" in run for run in by_keyword["RUN"])
-    compiled = {"genai_cost.processor.ingest._spanscan", "genai_cost.processor.domain._slots"}
+    compiled = {
+        "genai_cost.processor.ingest._spanscan",
+        "genai_cost.processor.domain._slots",
+        "genai_cost.processor.adapters.ledger._recent",
+    }
     assert any(all(f"import {name}" in run or f", {name}" in run for name in compiled) for run in by_keyword["RUN"])
     sources = [p for folder in ("processor", "instrumentation") for p in (REPO_ROOT / folder).rglob("*.c")]
     assert {".".join(["genai_cost", *p.relative_to(REPO_ROOT).with_suffix("").parts]) for p in sources} == compiled

@@ -13,12 +13,18 @@ at most ``window * (1 + 1 / GENERATIONS)`` entries are kept (measured: 500,000 e
 about 70 MB to the process's RSS). At start-up
 the writer reloads the last ``window`` rows of the ledger (a row-id range), so the guarantee holds
 across restarts.
+
+:data:`RecentResponses` is the compiled table of ``_recent.c`` when it is built: the same answers
+with one probe sequence per look-up instead of up to five dict look-ups (measured on a full
+default window: about 1 us less per call) in about half the memory. :class:`PyRecentResponses`
+is the reference, and the fallback without a C compiler.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Protocol
 
 DEFAULT_RESPONSE_WINDOW: Final = 500_000
 """Recorded calls whose (provider, response id) is remembered at least (about 70-85 MB when full)."""
@@ -32,8 +38,18 @@ def response_key(provider: str, response_id: str) -> int:
     return hash((provider, response_id))
 
 
-class RecentResponses:
-    """Response-id hashes of recently recorded calls -> their row ids (one writer thread)."""
+class RecentWindow(Protocol):
+    """What the writer uses of a window of recent response keys."""
+
+    @property
+    def window(self) -> int: ...
+    def get(self, key: int, /) -> int | None: ...
+    def add(self, key: int, row_id: int, /) -> None: ...
+    def __len__(self) -> int: ...
+
+
+class PyRecentResponses:
+    """Response-id hashes of recently recorded calls -> their row ids (one writer thread; row ids grow)."""
 
     __slots__ = ("_current", "_generation_size", "_older", "window")
 
@@ -46,7 +62,8 @@ class RecentResponses:
         self._older: deque[dict[int, int]] = deque(maxlen=GENERATIONS)  # newest first
 
     def __len__(self) -> int:
-        return len(self._current) + sum(len(generation) for generation in self._older)
+        """Distinct keys remembered."""
+        return len(set(self._current).union(*self._older))
 
     def get(self, key: int) -> int | None:
         """The row id last recorded under ``key``, if it is still remembered."""
@@ -65,3 +82,12 @@ class RecentResponses:
         if len(current) >= self._generation_size:
             self._older.appendleft(current)  # maxlen drops the oldest
             self._current = {}
+
+
+try:
+    from genai_cost.processor.adapters.ledger._recent import RecentResponses as _Compiled
+except ImportError:  # built without a C compiler
+    _Compiled = None  # type: ignore[assignment,misc]
+
+RecentResponses: Callable[[int], RecentWindow] = _Compiled if _Compiled is not None else PyRecentResponses
+"""``RecentResponses(window)``: the compiled table when built, else :class:`PyRecentResponses`."""
