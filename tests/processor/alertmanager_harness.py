@@ -8,7 +8,6 @@ notification through a condition, so tests wait for events, never for fixed slee
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
+from required import missing
 
 BINARY = "prometheus-alertmanager"
 T = TypeVar("T")
@@ -50,10 +49,7 @@ def require_binary(name: str = BINARY) -> str:
     """The binary's path; a missing binary fails in CI and skips elsewhere."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (apt-get install prometheus-alertmanager)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{name} is not installed (apt-get install prometheus-alertmanager)")
     return path
 
 

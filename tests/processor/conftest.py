@@ -1,8 +1,8 @@
 """Shared by the processor tests: the helper modules in this folder are importable by name.
 
 ``calls`` (LlmCall/PricedCall builders, pricer and decoder doubles), ``ledger_rows`` (ledgers built
-from plain rows), ``otlp_values`` (AnyValues from Python values) and ``alertmanager_harness`` (the
-real Alertmanager binary); the ``calls`` and
+from plain rows), ``otlp_values`` (AnyValues from Python values), ``required`` (what is missing
+fails in CI) and ``alertmanager_harness`` (the real Alertmanager binary); the ``calls`` and
 ``ledger_rows`` fixtures hand the first two to tests.
 """
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from required import missing
 
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -18,10 +18,7 @@ OPENLIT_DATA = Path(__file__).resolve().parent / "data" / "openlit"
 def require_corpus() -> Path:
     """The shared corpus folder; missing fails in CI and skips elsewhere."""
     if not CORPUS.is_dir():
-        message = f"recorded corpus not found at {CORPUS}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"recorded corpus not found at {CORPUS}")
     return CORPUS
 
 

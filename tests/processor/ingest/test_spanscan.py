@@ -8,7 +8,6 @@ leaves to the Python path (None) are named, so a scanner that gave up on everyth
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from otlp_values import otlp_value
+from required import compiled, missing
 
 from genai_cost.processor.ingest import IngestOptions, OtlpDecodeError, decode_protobuf, protobuf
 from genai_cost.processor.ingest.attribute_maps import value_of
@@ -44,12 +44,8 @@ LLM = [
 
 
 def scanner() -> Any:
-    """The compiled module; required in CI, where a missing compiler must not go unnoticed."""
-    if protobuf._spanscan is None:
-        if os.environ.get("CI"):
-            pytest.fail("genai_cost.processor.ingest._spanscan was not built (a C compiler is needed)")
-        pytest.skip("the compiled scanner is not built here")
-    return protobuf._spanscan
+    """The compiled module (required in CI)."""
+    return compiled(protobuf._spanscan, "genai_cost.processor.ingest._spanscan")
 
 
 def scan(body: bytes) -> Any:
@@ -128,9 +124,7 @@ def mixed_request() -> bytes:
 
 def corpus_payloads() -> list[tuple[str, bytes]]:
     if not CORPUS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"recorded corpus not found at {CORPUS}")
-        pytest.skip(f"recorded corpus not found at {CORPUS}")
+        missing(f"recorded corpus not found at {CORPUS}")
     files = sorted(p for p in CORPUS.glob("*/*.pb") if not p.name.endswith(".metrics.pb"))
     files += sorted(OPENLIT.glob("*.pb"))
     return [(f"{path.parent.name}/{path.stem}", path.read_bytes()) for path in files]

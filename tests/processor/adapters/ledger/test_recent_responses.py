@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
+from required import compiled as compiled_module
 
 from genai_cost.processor.adapters.ledger import recent_responses
 from genai_cost.processor.adapters.ledger.recent_responses import PyRecentResponses
 
 
 def compiled() -> type:
-    if recent_responses._Compiled is None:
-        if os.environ.get("CI"):
-            pytest.fail("genai_cost.processor.adapters.ledger._recent was not built (a C compiler is needed)")
-        pytest.skip("the compiled window is not built here")
-    return recent_responses._Compiled
+    """The compiled table (required in CI)."""
+    table: type = compiled_module(recent_responses._Compiled, "genai_cost.processor.adapters.ledger._recent")
+    return table
 
 
 def test_the_compiled_table_is_the_one_the_ledger_uses() -> None:
