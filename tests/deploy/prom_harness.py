@@ -117,12 +117,17 @@ def running_binary(
     try:
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=10)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout_s: float) -> None:
+    """Terminate ``process`` and wait for it; kill it if it has not stopped after ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass

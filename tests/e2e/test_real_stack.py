@@ -29,7 +29,7 @@ import pytest
 import yaml
 from am_harness import WebhookReceiver, running_alertmanager
 from dashboard_queries import panel_queries
-from prom_harness import running_prometheus
+from prom_harness import running_prometheus, stop_process
 
 from genai_cost.fakes.llm_server import FakeLLMServer, Script
 
@@ -77,12 +77,7 @@ def running_processor(config: Path, log: Path) -> Iterator[tuple[int, int, int, 
         grpc, otlp_http, http = (int(g) for g in match.groups())
         yield grpc, otlp_http, http, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout_s=20)
 
 
 def _get(url: str) -> Any:
